@@ -1,0 +1,31 @@
+// wsdiag — every resource bound in one place. Nothing is allocated because a packet asked for it:
+// each buffer that grows with input is capped here, and hitting a cap yields a named finding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wsdiag {
+
+struct Limits {
+  /// Out-of-order bytes buffered per direction before the reassembler gives up on a hole.
+  std::size_t ooo_bytes_per_dir = 1 << 20;
+  /// Out-of-order segments buffered per direction.
+  std::size_t ooo_segments_per_dir = 1024;
+  /// Open connections tracked at once; the least recently active is evicted beyond this.
+  std::size_t max_connections = 200'000;
+  /// Capture-time seconds a closed (FIN both ways or RST) connection lingers for late packets.
+  std::int64_t closed_linger_ns = 5'000'000'000;
+  /// Idle timeout after which an open connection is reported and evicted; 0 = never (offline).
+  std::int64_t idle_timeout_ns = 0;
+  /// IP fragment reassembly: datagrams in progress, and bytes held by all of them together.
+  std::size_t ip_frag_datagrams = 256;
+  std::size_t ip_frag_bytes = 4 << 20;
+  std::int64_t ip_frag_timeout_ns = 30'000'000'000;
+  /// Largest HTTP Upgrade request/response head kept.
+  std::size_t http_head_bytes = 16 * 1024;
+  /// Largest inflated message size validated before a finding (permessage-deflate).
+  std::uint64_t inflate_bytes_per_message = 64ull << 20;
+};
+
+}  // namespace wsdiag

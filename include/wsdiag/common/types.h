@@ -1,0 +1,43 @@
+// wsdiag — small value types shared by every layer.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+
+namespace wsdiag {
+
+/// Where an event came from: the 1-based capture record number (continuing across files in one
+/// run) and its timestamp in nanoseconds since the Unix epoch. Every event between layers carries one.
+struct PacketRef {
+  std::uint64_t index = 0;
+  std::int64_t ts_ns = 0;
+  friend bool operator==(const PacketRef&, const PacketRef&) = default;
+};
+
+/// Direction of a byte stream within a connection.
+enum class Dir : std::uint8_t { c2s = 0, s2c = 1 };
+constexpr Dir other(Dir d) noexcept { return d == Dir::c2s ? Dir::s2c : Dir::c2s; }
+constexpr const char* to_string(Dir d) noexcept { return d == Dir::c2s ? "c2s" : "s2c"; }
+
+/// An IPv4 or IPv6 address; IPv4 is kept in the first 4 bytes, the rest zero.
+struct IpAddr {
+  std::uint8_t family = 4;  // 4 or 6
+  std::array<std::uint8_t, 16> bytes{};
+  friend auto operator<=>(const IpAddr&, const IpAddr&) = default;
+  [[nodiscard]] std::string to_string() const;
+};
+
+struct Endpoint {
+  IpAddr addr;
+  std::uint16_t port = 0;
+  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+  /// "1.2.3.4:80" or "[::1]:80"
+  [[nodiscard]] std::string to_string() const;
+};
+
+/// Formats nanoseconds since the epoch as ISO-8601 UTC with microseconds ("2024-01-02T03:04:05.123456Z").
+std::string iso8601_utc(std::int64_t ts_ns);
+
+}  // namespace wsdiag

@@ -1,0 +1,106 @@
+// wsdiag — decode layer: link layer -> IPv4/IPv6 -> TCP.
+//
+// Link types: Ethernet (with any number of 802.1Q/802.1ad tags), Linux cooked SLL and SLL2,
+// NULL/LOOP (BSD loopback, either byte order), raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6).
+// IPv4 with options; IPv6 with extension headers; IP fragments reassembled within Limits.
+// Checksums are not verified (offload makes them wrong on the sender's own captures).
+//
+// Every read goes through ByteReader. A packet cut by the snaplen decodes as far as its bytes go:
+// TCP payload that is missing is reported through `payload_wire_len > payload.size()`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "wsdiag/capture/capture.h"
+#include "wsdiag/common/limits.h"
+#include "wsdiag/common/types.h"
+
+namespace wsdiag::decode {
+
+namespace tcp_flag {
+inline constexpr std::uint8_t fin = 0x01;
+inline constexpr std::uint8_t syn = 0x02;
+inline constexpr std::uint8_t rst = 0x04;
+inline constexpr std::uint8_t psh = 0x08;
+inline constexpr std::uint8_t ack = 0x10;
+inline constexpr std::uint8_t urg = 0x20;
+inline constexpr std::uint8_t ece = 0x40;
+inline constexpr std::uint8_t cwr = 0x80;
+}  // namespace tcp_flag
+
+struct TcpSegment {
+  Endpoint src;
+  Endpoint dst;
+  std::uint32_t seq = 0;
+  std::uint32_t ack = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t window = 0;
+  std::int8_t wscale = -1;  ///< window scale option, -1 if absent
+  std::uint16_t mss = 0;    ///< MSS option, 0 if absent
+  bool sack_permitted = false;
+  /// Captured payload bytes. Valid until the next Decoder::decode() call (it may point into the
+  /// capture buffer or into the decoder's fragment-reassembly buffer).
+  Bytes payload;
+  /// Payload length on the wire (from the IP length): more than payload.size() when the snaplen cut it.
+  std::uint32_t payload_wire_len = 0;
+  /// The IP header's length fields claim more bytes than the link layer carried (caplen == len).
+  bool ip_length_exceeds_frame = false;
+  /// The segment came out of IP fragment reassembly.
+  bool from_fragments = false;
+
+  [[nodiscard]] bool has(std::uint8_t f) const noexcept { return (flags & f) != 0; }
+  [[nodiscard]] bool truncated() const noexcept { return payload_wire_len > payload.size(); }
+};
+
+enum class DecodeStatus : std::uint8_t {
+  tcp,               ///< a TCP segment was decoded into `out`
+  not_ip,            ///< link layer carried something else (ARP, LLDP, ...)
+  not_tcp,           ///< IP but not TCP (UDP, ICMP, ...)
+  fragment_pending,  ///< an IP fragment was stored; its datagram is not complete yet
+  fragment_dropped,  ///< an IP fragment could not be kept (limits, overlap, bad offsets)
+  truncated,         ///< the snaplen cut the packet before the TCP header ended
+  malformed,         ///< bytes present but invalid (bad IP version, header length, ...)
+  unsupported_link,  ///< the capture's link type is not one we decode
+};
+
+const char* to_string(DecodeStatus s) noexcept;
+
+/// Per-capture counters of what the decoder saw, for the report's capture summary.
+struct DecodeStats {
+  std::uint64_t packets = 0;
+  std::uint64_t tcp = 0;
+  std::uint64_t not_ip = 0;
+  std::uint64_t not_tcp = 0;
+  std::uint64_t truncated = 0;  ///< cut before the end of the TCP header
+  std::uint64_t payload_truncated = 0;  ///< TCP segments whose payload the snaplen cut
+  std::uint64_t malformed = 0;
+  std::uint64_t fragments = 0;  ///< IP fragments seen
+  std::uint64_t fragments_reassembled = 0;  ///< datagrams rebuilt from fragments
+  std::uint64_t fragments_dropped = 0;
+};
+
+/// True if decode() understands this DLT/LINKTYPE value.
+bool link_type_supported(int linktype) noexcept;
+
+class Decoder {
+ public:
+  explicit Decoder(const Limits& limits = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  /// Decodes one capture record. On DecodeStatus::tcp, `out` holds the segment.
+  DecodeStatus decode(const capture::PacketRecord& rec, TcpSegment& out);
+
+  [[nodiscard]] const DecodeStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Fragments;  // IPv4/IPv6 fragment reassembly state (bounded)
+  Limits limits_;
+  DecodeStats stats_;
+  std::unique_ptr<Fragments> frags_;
+};
+
+}  // namespace wsdiag::decode

@@ -1,0 +1,54 @@
+// wsdiag — the offline pipeline: capture -> decode -> flow/reassembly -> observer.
+// Live capture (a later addition) feeds the same Pipeline::process(); only the source differs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "wsdiag/capture/capture.h"
+#include "wsdiag/common/limits.h"
+#include "wsdiag/decode/decoder.h"
+#include "wsdiag/flow/flow_table.h"
+
+namespace wsdiag::cli {
+
+/// What one capture file contained, for the report and for error lines.
+struct CaptureInfo {
+  std::string file;
+  int linktype = -1;
+  std::string link_name;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;   ///< captured bytes
+  bool truncated = false;    ///< the file ended mid-record
+  std::string error;         ///< fatal problem with this file ("" if none)
+  std::string warning;       ///< non-fatal problem (truncated file)
+  std::int64_t first_ts_ns = 0;
+  std::int64_t last_ts_ns = 0;
+  int snaplen = 0;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const Limits& limits, flow::ConnectionObserver& observer);
+
+  /// Reads one capture to its end. Returns false if the file could not be read at all or was
+  /// corrupt (info.error says why); packets read before a problem are analysed either way.
+  bool run_file(const std::string& path, const std::string& filter, CaptureInfo& info);
+  /// Feeds one record (offline or live).
+  void process(const capture::PacketRecord& rec);
+  /// End of all input: every open connection is finalised.
+  void finish();
+
+  [[nodiscard]] std::uint64_t packets() const noexcept { return next_index_ - 1; }
+  [[nodiscard]] const decode::DecodeStats& decode_stats() const noexcept { return decoder_.stats(); }
+  [[nodiscard]] const flow::FlowStats& flow_stats() const noexcept { return flows_.stats(); }
+
+ private:
+  decode::Decoder decoder_;
+  flow::FlowTable flows_;
+  decode::TcpSegment seg_;
+  std::uint64_t next_index_ = 1;
+  PacketRef last_{};
+};
+
+}  // namespace wsdiag::cli

@@ -1,0 +1,170 @@
+// wsdiag — flow layer: TCP segments -> connections.
+//
+// Design note. Connections are keyed by the full 5-tuple (both endpoints, compared whole: no
+// hashed keys standing in for the tuple). The client is the SYN sender; a SYN-ACK's receiver is
+// the client when the SYN was missed; for a capture that starts mid-connection the role is a
+// guess (an HTTP request line marks its sender as the client, a status line its receiver; else
+// the lower port is the server) and is re-checked at the first payload byte. Each connection
+// owns the two directions' reassemblers and the StreamSink the observer gave it.
+//
+// Lifetime: a connection closes when both sides sent FIN or one sent RST; it lingers for
+// Limits::closed_linger_ns of capture time to absorb late ACKs and retransmissions, then it is
+// finalised (observer.on_close) and freed. A SYN with a new ISN on a known 5-tuple finalises the
+// old connection (port reuse) and starts a new one. The table is bounded: beyond
+// Limits::max_connections the least recently active connection is evicted (closed ones first).
+// Memory is therefore O(open connections), independent of the capture's length.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "wsdiag/common/limits.h"
+#include "wsdiag/common/types.h"
+#include "wsdiag/decode/decoder.h"
+#include "wsdiag/reassembly/reassembler.h"
+
+namespace wsdiag::flow {
+
+/// How the client/server roles were decided.
+enum class RoleEvidence : std::uint8_t {
+  syn,           ///< the client's SYN was seen
+  syn_ack,       ///< only the server's SYN-ACK was seen
+  http_request,  ///< mid-stream: the client sent an HTTP request line
+  http_response, ///< mid-stream: the server sent an HTTP status line
+  port,          ///< mid-stream guess: the lower port is the server
+};
+const char* to_string(RoleEvidence r) noexcept;
+
+struct EndpointState {
+  std::uint64_t packets = 0;
+  std::uint64_t payload_bytes = 0;  ///< on the wire, retransmissions included
+  bool syn = false;                 ///< SYN (or SYN-ACK) sent
+  bool fin = false;
+  bool rst = false;
+  std::uint32_t isn = 0;
+  PacketRef first_fin;
+  PacketRef first_rst;
+  PacketRef last_packet;
+  PacketRef last_payload;  ///< last segment from this side that carried payload
+};
+
+class Connection {
+ public:
+  Connection(std::uint64_t id, const Endpoint& client, const Endpoint& server, RoleEvidence role,
+             const Limits& limits, PacketRef first);
+
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+  [[nodiscard]] const Endpoint& client() const noexcept { return client_; }
+  [[nodiscard]] const Endpoint& server() const noexcept { return server_; }
+  [[nodiscard]] RoleEvidence role() const noexcept { return role_; }
+  /// True when the client's SYN was captured (the TCP handshake was seen).
+  [[nodiscard]] bool handshake_seen() const noexcept { return role_ == RoleEvidence::syn; }
+  [[nodiscard]] const EndpointState& endpoint(Dir d) const noexcept {
+    return ep_[static_cast<int>(d)];
+  }
+  [[nodiscard]] const reassembly::Reassembler& stream(Dir d) const noexcept {
+    return reasm_[static_cast<int>(d)];
+  }
+  /// Zeek-style history: one letter per event kind and side, upper case for the client:
+  /// S syn, H syn-ack, A pure ack, D data, F fin, R rst, T retransmission, G gap, I inconsistent
+  /// overlap; a leading '^' means the roles were guessed (the SYN was not seen).
+  [[nodiscard]] const std::string& history() const noexcept { return history_; }
+  [[nodiscard]] PacketRef first_packet() const noexcept { return first_; }
+  [[nodiscard]] PacketRef last_packet() const noexcept { return last_; }
+  [[nodiscard]] std::uint64_t packets() const noexcept {
+    return ep_[0].packets + ep_[1].packets;
+  }
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
+  [[nodiscard]] bool reset() const noexcept { return ep_[0].rst || ep_[1].rst; }
+  /// Why tracking ended (set just before the observer's on_close).
+  [[nodiscard]] reassembly::EndReason end_reason() const noexcept { return end_reason_; }
+  [[nodiscard]] reassembly::StreamSink* sink() const noexcept { return sink_.get(); }
+
+ private:
+  friend class FlowTable;
+  void set_sink(std::unique_ptr<reassembly::StreamSink> sink);
+  void flip();
+  void mark(Dir d, char letter);
+  void process(Dir d, const decode::TcpSegment& seg, PacketRef at);
+  void finish(reassembly::EndReason how, PacketRef at);
+
+  std::uint64_t id_;
+  Endpoint client_;
+  Endpoint server_;
+  RoleEvidence role_;
+  std::array<EndpointState, 2> ep_;
+  std::array<reassembly::Reassembler, 2> reasm_;
+  std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
+  std::string history_;
+  PacketRef first_;
+  PacketRef last_;
+  bool closed_ = false;
+  bool any_payload_ = false;
+  reassembly::EndReason end_reason_ = reassembly::EndReason::capture_end;
+  std::unique_ptr<reassembly::StreamSink> sink_;
+  std::list<Connection*>::iterator lru_pos_;
+};
+
+/// Receives connections as they open and as they are finalised.
+class ConnectionObserver {
+ public:
+  virtual ~ConnectionObserver() = default;
+  /// A new connection: return the sink for its streams (may be null to ignore its bytes).
+  virtual std::unique_ptr<reassembly::StreamSink> on_open(Connection& c) = 0;
+  /// Both directions have ended (their on_end was delivered); the connection is freed after this.
+  virtual void on_close(Connection& c) = 0;
+};
+
+struct FlowStats {
+  std::uint64_t connections = 0;
+  std::uint64_t evicted = 0;
+  std::uint64_t idle_timeouts = 0;
+  std::uint64_t port_reuse = 0;
+  std::uint64_t midstream = 0;
+  std::uint64_t peak_open = 0;
+};
+
+class FlowTable {
+ public:
+  FlowTable(const Limits& limits, ConnectionObserver& observer);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  void process(const decode::TcpSegment& seg, PacketRef at);
+  /// Finalises closed connections past their linger time and, if an idle timeout is set, idle ones.
+  void sweep(std::int64_t now_ns, PacketRef at);
+  /// End of input: finalises every connection (capture_end), in order of first packet.
+  void finish(PacketRef at);
+
+  [[nodiscard]] std::size_t open_connections() const noexcept { return table_.size(); }
+  [[nodiscard]] const FlowStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Key {
+    Endpoint lo;
+    Endpoint hi;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept;
+  };
+  Connection* create(const decode::TcpSegment& seg, PacketRef at);
+  void finalize(Connection* c, reassembly::EndReason how, PacketRef at);
+  static Key key_of(const decode::TcpSegment& seg) noexcept;
+
+  Limits limits_;
+  ConnectionObserver* observer_;
+  std::unordered_map<Key, std::unique_ptr<Connection>, KeyHash> table_;
+  std::list<Connection*> open_lru_;    ///< front = most recently active
+  std::list<Connection*> closed_lru_;  ///< closed, lingering; front = most recent
+  std::uint64_t next_id_ = 1;
+  std::int64_t last_sweep_ns_ = 0;
+  FlowStats stats_;
+};
+
+}  // namespace wsdiag::flow

@@ -1,0 +1,118 @@
+// wsdiag — one direction of TCP stream reassembly.
+//
+// Design note. Sequence numbers are mapped to 64-bit stream offsets relative to the first byte
+// seen (or ISN+1 when the SYN was seen), always through serial-number arithmetic (RFC 1982), so
+// wrapping past 2^32 is invisible above this class. Policy:
+//   - In-order bytes are delivered straight from the packet (no copy).
+//   - Bytes ahead of a hole are copied into a bounded out-of-order store (Limits) and released as
+//     soon as the hole fills. Overlaps: the first copy seen wins (as tshark and most stacks do);
+//     an overlap whose bytes differ from buffered bytes is counted as inconsistent.
+//   - Bytes before the delivery point are retransmissions and dropped. Bytes already delivered
+//     are not kept (zero copy), so a retransmission can only be compared with bytes still buffered.
+//   - A hole becomes a gap (on_gap) when the peer acknowledges past it (capture loss), when the
+//     store is full (buffer_limit), or when the direction ends with the hole open (unfilled).
+//   - FIN ends the direction once every byte before it is delivered; RST ends it at once (bytes
+//     still buffered are released first, holes as gaps).
+//   - A stream picked up mid-connection starts at the first segment seen.
+// Memory: at most Limits::ooo_bytes_per_dir payload bytes and ooo_segments_per_dir segments.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "wsdiag/common/limits.h"
+#include "wsdiag/reassembly/stream_sink.h"
+
+namespace wsdiag::reassembly {
+
+/// What one segment did, PcapPlusPlus-style: counted per direction, asserted by tests.
+enum class SegmentStatus : std::uint8_t {
+  in_order,       ///< delivered at once
+  buffered,       ///< ahead of a hole: stored
+  retransmit,     ///< every byte was already delivered or buffered
+  partial_overlap,///< started before the delivery point, new bytes delivered
+  no_payload,     ///< control-only (pure ACK, SYN, FIN, RST without data)
+  after_end,      ///< arrived after the direction had ended
+  limit_hit,      ///< store full or implausibly far ahead: bytes dropped
+};
+
+struct DirectionStats {
+  std::uint64_t segments = 0;          ///< segments with payload
+  std::uint64_t bytes_delivered = 0;   ///< payload bytes delivered to the sink
+  std::uint64_t gaps = 0;              ///< gap events
+  std::uint64_t gap_bytes = 0;         ///< bytes never delivered
+  std::uint64_t capture_loss_bytes = 0;///< of which: acknowledged but never captured
+  std::uint64_t snaplen_bytes = 0;     ///< of which: cut by the snaplen
+  std::uint64_t retransmits = 0;       ///< segments wholly retransmitted
+  std::uint64_t retransmitted_bytes = 0;
+  std::uint64_t out_of_order = 0;      ///< segments that had to wait in the store
+  std::uint64_t overlaps = 0;          ///< segments overlapping bytes already held
+  std::uint64_t inconsistent_overlaps = 0; ///< ...whose overlapping bytes differed
+  std::uint64_t limit_hits = 0;        ///< store limit reached
+  std::uint64_t after_end = 0;         ///< segments with payload after the direction ended
+  std::uint64_t peak_buffered = 0;     ///< largest number of bytes held at once
+};
+
+class Reassembler {
+ public:
+  Reassembler(Dir dir, const Limits& limits) noexcept : dir_(dir), limits_(&limits) {}
+
+  void set_sink(StreamSink* sink) noexcept { sink_ = sink; }
+  void set_dir(Dir d) noexcept { dir_ = d; }
+  [[nodiscard]] Dir dir() const noexcept { return dir_; }
+
+  /// A SYN from this side: the stream begins at isn + 1. A later SYN with the same ISN is ignored.
+  void on_syn(std::uint32_t isn) noexcept;
+
+  /// A segment from this side: payload (captured bytes), its length on the wire, FIN/RST flags.
+  SegmentStatus on_segment(std::uint32_t seq, Bytes payload, std::uint32_t wire_len, bool fin,
+                           bool rst, PacketRef at);
+
+  /// The other side acknowledged `ack` (its ACK flag was set). Holes below it become capture loss.
+  void on_peer_ack(std::uint32_t ack, PacketRef at);
+
+  /// No more packets will come (capture end, eviction, port reuse): release buffered bytes with gaps
+  /// for the holes, then end with `how` (or with fin if the FIN was reached).
+  void finish(EndReason how, PacketRef at);
+
+  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] bool ended() const noexcept { return ended_; }
+  [[nodiscard]] bool syn_seen() const noexcept { return syn_seen_; }
+  [[nodiscard]] bool fin_seen() const noexcept { return fin_seen_; }
+  [[nodiscard]] std::uint64_t buffered_bytes() const noexcept { return buffered_bytes_; }
+  /// Stream offset of the next byte to deliver (bytes delivered + gap bytes).
+  [[nodiscard]] std::uint64_t next_offset() const noexcept { return next_off_; }
+  [[nodiscard]] const DirectionStats& stats() const noexcept { return stats_; }
+
+ private:
+  /// Maps a sequence number to a signed 64-bit offset relative to the delivery point's numbering.
+  [[nodiscard]] std::int64_t offset_of(std::uint32_t seq) const noexcept;
+  void start_at(std::uint32_t seq) noexcept;
+  SegmentStatus place(std::int64_t off, Bytes payload, std::uint32_t wire_len, PacketRef at);
+  void deliver(Bytes bytes, PacketRef at);
+  void gap_to(std::uint64_t end_off, GapReason why, PacketRef at);
+  void store(std::uint64_t off, Bytes bytes);
+  void drain(PacketRef at);
+  void maybe_end_fin(PacketRef at);
+  void end(EndReason how, PacketRef at);
+  void release_all(PacketRef at);
+
+  Dir dir_;
+  const Limits* limits_;
+  StreamSink* sink_ = nullptr;
+
+  bool started_ = false;
+  bool syn_seen_ = false;
+  bool fin_seen_ = false;
+  bool ended_ = false;
+  std::uint32_t isn_ = 0;
+  std::uint32_t base_seq_ = 0;   ///< sequence number of stream offset 0
+  std::uint64_t next_off_ = 0;   ///< next stream offset to deliver
+  std::uint64_t fin_off_ = 0;    ///< stream offset of the FIN (valid when fin_seen_)
+  std::uint64_t buffered_bytes_ = 0;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> ooo_;  ///< offset -> bytes, non-overlapping
+  DirectionStats stats_;
+};
+
+}  // namespace wsdiag::reassembly

@@ -1,0 +1,319 @@
+// wsdiag — connection table and TCP endpoint tracking (RFC 9293 §3.5-3.6 for SYN/FIN/RST).
+#include "wsdiag/flow/flow_table.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace wsdiag::flow {
+
+using decode::TcpSegment;
+namespace tf = decode::tcp_flag;
+using reassembly::EndReason;
+
+const char* to_string(RoleEvidence r) noexcept {
+  switch (r) {
+    case RoleEvidence::syn: return "syn";
+    case RoleEvidence::syn_ack: return "syn-ack";
+    case RoleEvidence::http_request: return "http-request";
+    case RoleEvidence::http_response: return "http-response";
+    case RoleEvidence::port: return "port";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::int64_t kSweepEveryNs = 1'000'000'000;
+
+bool starts_with(Bytes b, std::string_view s) {
+  return b.size() >= s.size() && std::memcmp(b.data(), s.data(), s.size()) == 0;
+}
+
+bool looks_like_request(Bytes b) {
+  for (std::string_view m : {"GET ", "POST ", "PUT ", "HEAD ", "OPTIONS ", "DELETE ", "PATCH ",
+                             "CONNECT "}) {
+    if (starts_with(b, m)) return true;
+  }
+  return false;
+}
+
+bool looks_like_response(Bytes b) { return starts_with(b, "HTTP/1."); }
+
+// Bit per history letter.
+int letter_bit(char c) {
+  constexpr std::string_view kLetters = "SHADFRTGI";
+  const auto pos = kLetters.find(c);
+  return pos == std::string_view::npos ? 31 : static_cast<int>(pos);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+Connection::Connection(std::uint64_t id, const Endpoint& client, const Endpoint& server,
+                       RoleEvidence role, const Limits& limits, PacketRef first)
+    : id_(id),
+      client_(client),
+      server_(server),
+      role_(role),
+      reasm_{reassembly::Reassembler(Dir::c2s, limits), reassembly::Reassembler(Dir::s2c, limits)},
+      first_(first),
+      last_(first) {
+  history_.reserve(24);
+  if (role != RoleEvidence::syn) history_.push_back('^');
+}
+
+void Connection::set_sink(std::unique_ptr<reassembly::StreamSink> sink) {
+  sink_ = std::move(sink);
+  reasm_[0].set_sink(sink_.get());
+  reasm_[1].set_sink(sink_.get());
+}
+
+void Connection::flip() {
+  std::swap(client_, server_);
+  std::swap(ep_[0], ep_[1]);
+  std::swap(reasm_[0], reasm_[1]);
+  std::swap(marked_[0], marked_[1]);
+  reasm_[0].set_dir(Dir::c2s);
+  reasm_[1].set_dir(Dir::s2c);
+  for (char& ch : history_) {
+    if (ch >= 'A' && ch <= 'Z') {
+      ch = static_cast<char>(ch - 'A' + 'a');
+    } else if (ch >= 'a' && ch <= 'z') {
+      ch = static_cast<char>(ch - 'a' + 'A');
+    }
+  }
+}
+
+void Connection::mark(Dir d, char letter) {
+  const auto side = static_cast<std::size_t>(d);
+  const std::uint32_t bit = 1u << letter_bit(letter);
+  if ((marked_[side] & bit) != 0) return;
+  marked_[side] |= bit;
+  history_.push_back(d == Dir::c2s ? letter : static_cast<char>(letter - 'A' + 'a'));
+}
+
+void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
+  const auto i = static_cast<std::size_t>(d);
+  auto& ep = ep_[i];
+  auto& rs = reasm_[i];
+  auto& peer = reasm_[1 - i];
+  last_ = at;
+  ++ep.packets;
+  ep.last_packet = at;
+  ep.payload_bytes += seg.payload_wire_len;
+  if (seg.payload_wire_len > 0) ep.last_payload = at;
+
+  std::uint32_t data_seq = seg.seq;
+  if (seg.has(tf::syn)) {
+    mark(d, seg.has(tf::ack) ? 'H' : 'S');
+    if (!ep.syn) {
+      ep.syn = true;
+      ep.isn = seg.seq;
+    }
+    rs.on_syn(seg.seq);
+    data_seq = seg.seq + 1;
+  }
+  if (seg.payload_wire_len > 0) {
+    mark(d, 'D');
+  } else if (seg.flags == tf::ack) {
+    mark(d, 'A');
+  }
+  if (seg.has(tf::fin)) {
+    mark(d, 'F');
+    if (!ep.fin) {
+      ep.fin = true;
+      ep.first_fin = at;
+    }
+  }
+  if (seg.has(tf::rst)) {
+    mark(d, 'R');
+    if (!ep.rst) {
+      ep.rst = true;
+      ep.first_rst = at;
+    }
+  }
+
+  const auto before = rs.stats();
+  const auto status = rs.on_segment(data_seq, seg.payload, seg.payload_wire_len, seg.has(tf::fin),
+                                    seg.has(tf::rst), at);
+  if (status == reassembly::SegmentStatus::retransmit ||
+      status == reassembly::SegmentStatus::partial_overlap) {
+    mark(d, 'T');
+  }
+  if (rs.stats().inconsistent_overlaps != before.inconsistent_overlaps) mark(d, 'I');
+  if (rs.stats().gaps != before.gaps) mark(d, 'G');
+
+  if (seg.has(tf::ack) && !seg.has(tf::rst)) {
+    const auto peer_gaps = peer.stats().gaps;
+    peer.on_peer_ack(seg.ack, at);
+    if (peer.stats().gaps != peer_gaps) mark(other(d), 'G');
+  }
+  if (ep.rst || (ep_[0].fin && ep_[1].fin)) closed_ = true;
+}
+
+void Connection::finish(EndReason how, PacketRef at) {
+  // A connection that closed by itself ended with its FINs or its RST, whenever it is freed.
+  if (closed_) how = reset() ? EndReason::rst : EndReason::fin;
+  end_reason_ = how;
+  // A reset kills both directions: a side that never ended by itself ends with the reset.
+  const EndReason rest = reset() ? EndReason::rst : how;
+  for (auto& rs : reasm_) rs.finish(rest, at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlowTable
+
+std::size_t FlowTable::KeyHash::operator()(const Key& k) const noexcept {
+  // FNV-1a over the tuple; only used to spread buckets, the map compares whole keys.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const Endpoint& e) {
+    for (auto b : e.addr.bytes) h = (h ^ b) * 1099511628211ull;
+    h = (h ^ e.addr.family) * 1099511628211ull;
+    h = (h ^ (e.port & 0xff)) * 1099511628211ull;
+    h = (h ^ (e.port >> 8)) * 1099511628211ull;
+  };
+  mix(k.lo);
+  mix(k.hi);
+  return static_cast<std::size_t>(h);
+}
+
+FlowTable::FlowTable(const Limits& limits, ConnectionObserver& observer)
+    : limits_(limits), observer_(&observer) {
+  table_.reserve(std::min<std::size_t>(limits_.max_connections, 4096));
+}
+
+FlowTable::~FlowTable() = default;
+
+FlowTable::Key FlowTable::key_of(const TcpSegment& seg) noexcept {
+  if (seg.src < seg.dst) return Key{seg.src, seg.dst};
+  return Key{seg.dst, seg.src};
+}
+
+Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
+  // Make room first: closed connections go before open ones, least recently active first.
+  while (table_.size() >= limits_.max_connections && !table_.empty()) {
+    Connection* victim = !closed_lru_.empty() ? closed_lru_.back() : open_lru_.back();
+    ++stats_.evicted;
+    finalize(victim, EndReason::evicted, at);
+  }
+
+  RoleEvidence role = RoleEvidence::port;
+  bool sender_is_client = false;
+  if (seg.has(tf::syn) && !seg.has(tf::ack)) {
+    role = RoleEvidence::syn;
+    sender_is_client = true;
+  } else if (seg.has(tf::syn)) {
+    role = RoleEvidence::syn_ack;
+    sender_is_client = false;
+  } else if (looks_like_request(seg.payload)) {
+    role = RoleEvidence::http_request;
+    sender_is_client = true;
+  } else if (looks_like_response(seg.payload)) {
+    role = RoleEvidence::http_response;
+    sender_is_client = false;
+  } else {
+    // Ephemeral ports are high: the lower port is the server's. On a tie, the receiver serves.
+    sender_is_client = seg.src.port >= seg.dst.port;
+  }
+  if (role != RoleEvidence::syn) ++stats_.midstream;
+  const Endpoint& client = sender_is_client ? seg.src : seg.dst;
+  const Endpoint& server = sender_is_client ? seg.dst : seg.src;
+  auto conn = std::make_unique<Connection>(next_id_++, client, server, role, limits_, at);
+  Connection* c = conn.get();
+  open_lru_.push_front(c);
+  c->lru_pos_ = open_lru_.begin();
+  table_.emplace(key_of(seg), std::move(conn));
+  ++stats_.connections;
+  stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, table_.size());
+  c->set_sink(observer_->on_open(*c));
+  return c;
+}
+
+void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
+  c->finish(how, at);
+  observer_->on_close(*c);
+  (c->closed_ ? closed_lru_ : open_lru_).erase(c->lru_pos_);
+  table_.erase(Key{std::min(c->client_, c->server_), std::max(c->client_, c->server_)});
+}
+
+void FlowTable::process(const TcpSegment& seg, PacketRef at) {
+  if (at.ts_ns - last_sweep_ns_ > kSweepEveryNs || at.ts_ns < last_sweep_ns_) {
+    sweep(at.ts_ns, at);
+    last_sweep_ns_ = at.ts_ns;
+  }
+  const Key key = key_of(seg);
+  auto it = table_.find(key);
+  Connection* c = nullptr;
+  if (it != table_.end()) {
+    c = it->second.get();
+    if (seg.has(tf::syn) && !seg.has(tf::ack)) {
+      // A SYN on a known tuple: a retransmission if it repeats the client's ISN, else a new
+      // connection reusing the ports.
+      const bool from_client = seg.src == c->client_;
+      const auto& ep = c->ep_[0];
+      if (!(from_client && ep.syn && ep.isn == seg.seq)) {
+        ++stats_.port_reuse;
+        finalize(c, EndReason::port_reuse, at);
+        c = nullptr;
+      }
+    }
+  }
+  if (c == nullptr) c = create(seg, at);
+
+  Dir d = seg.src == c->client_ ? Dir::c2s : Dir::s2c;
+  // A guessed role is re-checked at the first payload byte, before anything was delivered.
+  if (!c->any_payload_ && seg.payload_wire_len > 0) {
+    c->any_payload_ = true;
+    if (c->role_ == RoleEvidence::port) {
+      const bool req = looks_like_request(seg.payload);
+      const bool resp = looks_like_response(seg.payload);
+      if ((req && d == Dir::s2c) || (resp && d == Dir::c2s)) {
+        c->flip();
+        d = other(d);
+      }
+      if (req) c->role_ = RoleEvidence::http_request;
+      if (resp) c->role_ = RoleEvidence::http_response;
+    }
+  }
+  const bool was_closed = c->closed_;
+  c->process(d, seg, at);
+  if (!was_closed && c->closed_) {
+    closed_lru_.splice(closed_lru_.begin(), open_lru_, c->lru_pos_);
+  } else {
+    auto& lru = c->closed_ ? closed_lru_ : open_lru_;
+    lru.splice(lru.begin(), lru, c->lru_pos_);
+  }
+  // Both directions ended (FIN each way, delivered in order): nothing more can be delivered,
+  // but late ACKs still belong here; the linger sweep frees it.
+}
+
+void FlowTable::sweep(std::int64_t now_ns, PacketRef at) {
+  while (!closed_lru_.empty()) {
+    Connection* c = closed_lru_.back();
+    if (now_ns - c->last_.ts_ns <= limits_.closed_linger_ns) break;
+    finalize(c, EndReason::capture_end, at);
+  }
+  if (limits_.idle_timeout_ns > 0) {
+    while (!open_lru_.empty()) {
+      Connection* c = open_lru_.back();
+      if (now_ns - c->last_.ts_ns <= limits_.idle_timeout_ns) break;
+      ++stats_.idle_timeouts;
+      finalize(c, EndReason::idle_timeout, at);
+    }
+  }
+}
+
+void FlowTable::finish(PacketRef at) {
+  std::vector<Connection*> all;
+  all.reserve(table_.size());
+  for (auto& [key, conn] : table_) all.push_back(conn.get());
+  std::sort(all.begin(), all.end(),
+            [](const Connection* a, const Connection* b) { return a->id_ < b->id_; });
+  for (Connection* c : all) finalize(c, EndReason::capture_end, at);
+}
+
+}  // namespace wsdiag::flow

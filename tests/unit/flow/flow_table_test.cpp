@@ -1,0 +1,210 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "wsdiag/flow/flow_table.h"
+
+using namespace wsdiag;
+using namespace wsdiag::flow;
+namespace tf = wsdiag::decode::tcp_flag;
+
+namespace {
+
+Endpoint ep(std::uint8_t last_octet, std::uint16_t port) {
+  Endpoint e;
+  e.addr.family = 4;
+  e.addr.bytes = {10, 0, 0, last_octet};
+  e.port = port;
+  return e;
+}
+
+struct Closed {
+  std::uint64_t id;
+  std::string client, server, history;
+  reassembly::EndReason reason;
+  std::string c2s, s2c;
+  bool handshake;
+};
+
+struct Sink : reassembly::StreamSink {
+  std::string data[2];
+  int ends = 0;
+  void on_data(Dir d, Bytes b, PacketRef) override { data[static_cast<int>(d)].append(b.begin(), b.end()); }
+  void on_gap(Dir, std::uint64_t, reassembly::GapReason, PacketRef) override {}
+  void on_end(Dir, reassembly::EndReason, PacketRef) override { ++ends; }
+};
+
+struct Observer : ConnectionObserver {
+  std::vector<Closed> closed;
+  std::unique_ptr<reassembly::StreamSink> on_open(Connection&) override { return std::make_unique<Sink>(); }
+  void on_close(Connection& c) override {
+    auto* s = static_cast<Sink*>(c.sink());
+    CHECK(s->ends == 2);  // both directions ended before on_close
+    closed.push_back({c.id(), c.client().to_string(), c.server().to_string(), c.history(), c.end_reason(),
+                      s->data[0], s->data[1], c.handshake_seen()});
+  }
+};
+
+struct Net {
+  Limits limits;
+  Observer obs;
+  std::unique_ptr<FlowTable> table;
+  std::uint64_t n = 0;
+  std::int64_t t = 1'000'000'000;
+  std::string keep;  // payload storage for the current segment
+  explicit Net(Limits l = {}) : limits(l) { table = std::make_unique<FlowTable>(limits, obs); }
+  void pkt(Endpoint src, Endpoint dst, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+           std::string payload = {}) {
+    keep = std::move(payload);
+    decode::TcpSegment s;
+    s.src = src;
+    s.dst = dst;
+    s.flags = flags;
+    s.seq = seq;
+    s.ack = ack;
+    s.payload = Bytes(reinterpret_cast<const std::uint8_t*>(keep.data()), keep.size());
+    s.payload_wire_len = static_cast<std::uint32_t>(keep.size());
+    t += 1'000'000;
+    table->process(s, PacketRef{++n, t});
+  }
+  void finish() { table->finish(PacketRef{n, t}); }
+};
+
+const Endpoint C = ep(1, 40000);
+const Endpoint S = ep(2, 8080);
+
+void handshake(Net& net, Endpoint c, Endpoint s, std::uint32_t ci, std::uint32_t si) {
+  net.pkt(c, s, tf::syn, ci, 0);
+  net.pkt(s, c, tf::syn | tf::ack, si, ci + 1);
+  net.pkt(c, s, tf::ack, ci + 1, si + 1);
+}
+
+}  // namespace
+
+TEST_CASE("the SYN sender is the client; FIN both ways closes", "[flow]") {
+  Net net;
+  handshake(net, C, S, 100, 900);
+  net.pkt(C, S, tf::ack | tf::psh, 101, 901, "GET / HTTP/1.1\r\n\r\n");
+  net.pkt(S, C, tf::ack | tf::psh, 901, 119, "HTTP/1.1 101 OK\r\n\r\n");
+  net.pkt(C, S, tf::ack | tf::fin, 119, 920);
+  net.pkt(S, C, tf::ack | tf::fin, 920, 120);
+  net.pkt(C, S, tf::ack, 120, 921);
+  net.finish();
+  REQUIRE(net.obs.closed.size() == 1);
+  const auto& c = net.obs.closed[0];
+  CHECK(c.client == "10.0.0.1:40000");
+  CHECK(c.server == "10.0.0.2:8080");
+  CHECK(c.handshake);
+  CHECK(c.history == "ShADdFf");  // the server never sent a bare ACK
+  CHECK(c.reason == reassembly::EndReason::fin);
+  CHECK(c.c2s == "GET / HTTP/1.1\r\n\r\n");
+  CHECK(c.s2c == "HTTP/1.1 101 OK\r\n\r\n");
+}
+
+TEST_CASE("roles mid-stream: HTTP request line, status line, then the port rule", "[flow]") {
+  SECTION("the request's sender is the client even on the higher port") {
+    Net net;
+    net.pkt(ep(2, 50000), ep(1, 80), tf::ack, 5, 7);  // a pure ACK first: port guess says 80 serves
+    net.pkt(ep(1, 80), ep(2, 50000), tf::ack | tf::psh, 7, 5, "GET /ws HTTP/1.1\r\n\r\n");
+    net.finish();
+    REQUIRE(net.obs.closed.size() == 1);
+    CHECK(net.obs.closed[0].client == "10.0.0.1:80");
+    CHECK(net.obs.closed[0].c2s == "GET /ws HTTP/1.1\r\n\r\n");
+    CHECK(net.obs.closed[0].history.front() == '^');
+    CHECK(!net.obs.closed[0].handshake);
+  }
+  SECTION("status line sender is the server") {
+    Net net;
+    net.pkt(ep(1, 1000), ep(2, 2000), tf::ack | tf::psh, 1, 1, "HTTP/1.1 101 Switching\r\n\r\n");
+    net.finish();
+    CHECK(net.obs.closed[0].server == "10.0.0.1:1000");
+    CHECK(net.obs.closed[0].s2c.size() == 26);
+  }
+  SECTION("otherwise the lower port is the server") {
+    Net net;
+    net.pkt(ep(1, 8080), ep(2, 51000), tf::ack | tf::psh, 1, 1, "\x81\x02hi");
+    net.finish();
+    CHECK(net.obs.closed[0].server == "10.0.0.1:8080");
+  }
+  SECTION("SYN-ACK only: its receiver is the client") {
+    Net net;
+    net.pkt(S, C, tf::syn | tf::ack, 900, 101);
+    net.pkt(C, S, tf::ack | tf::psh, 101, 901, "hello");
+    net.finish();
+    CHECK(net.obs.closed[0].client == "10.0.0.1:40000");
+    CHECK(net.obs.closed[0].c2s == "hello");
+  }
+}
+
+TEST_CASE("port reuse: a new SYN on a closed tuple starts a new connection", "[flow]") {
+  Net net;
+  handshake(net, C, S, 100, 900);
+  net.pkt(C, S, tf::ack | tf::psh, 101, 901, "one");
+  net.pkt(C, S, tf::ack | tf::rst, 104, 901);
+  handshake(net, C, S, 5000, 7000);
+  net.pkt(C, S, tf::ack | tf::psh, 5001, 7001, "two");
+  net.finish();
+  REQUIRE(net.obs.closed.size() == 2);
+  CHECK(net.obs.closed[0].id == 1);
+  CHECK(net.obs.closed[0].c2s == "one");
+  CHECK(net.obs.closed[0].reason == reassembly::EndReason::rst);
+  CHECK(net.obs.closed[1].id == 2);
+  CHECK(net.obs.closed[1].c2s == "two");
+  CHECK(net.obs.closed[1].reason == reassembly::EndReason::capture_end);
+  CHECK(net.table->stats().port_reuse == 1);
+}
+
+TEST_CASE("a retransmitted SYN is not a new connection", "[flow]") {
+  Net net;
+  net.pkt(C, S, tf::syn, 100, 0);
+  net.pkt(C, S, tf::syn, 100, 0);
+  net.pkt(S, C, tf::syn | tf::ack, 900, 101);
+  net.finish();
+  CHECK(net.obs.closed.size() == 1);
+}
+
+TEST_CASE("the table is bounded: the least recently active connection is evicted", "[flow]") {
+  Limits l;
+  l.max_connections = 3;
+  Net net(l);
+  for (std::uint16_t i = 0; i < 5; ++i) handshake(net, ep(1, static_cast<std::uint16_t>(40000 + i)), S, 10, 20);
+  CHECK(net.table->open_connections() == 3);
+  CHECK(net.table->stats().evicted == 2);
+  REQUIRE(net.obs.closed.size() == 2);
+  CHECK(net.obs.closed[0].id == 1);
+  CHECK(net.obs.closed[0].reason == reassembly::EndReason::evicted);
+  CHECK(net.obs.closed[1].id == 2);
+  net.finish();
+  CHECK(net.obs.closed.size() == 5);
+}
+
+TEST_CASE("closed connections are freed after the linger time, idle ones on timeout", "[flow]") {
+  Limits l;
+  l.closed_linger_ns = 2'000'000'000;
+  l.idle_timeout_ns = 10'000'000'000;
+  Net net(l);
+  handshake(net, C, S, 1, 1);
+  net.pkt(C, S, tf::ack | tf::rst, 2, 2);
+  handshake(net, ep(3, 40001), S, 1, 1);
+  CHECK(net.table->open_connections() == 2);
+  net.t += 3'000'000'000;
+  net.pkt(ep(3, 40001), S, tf::ack, 2, 2);
+  CHECK(net.table->open_connections() == 1);  // the reset one is gone
+  net.t += 11'000'000'000;
+  net.pkt(ep(4, 40002), S, tf::syn, 1, 0);
+  CHECK(net.table->stats().idle_timeouts == 1);
+  REQUIRE(net.obs.closed.size() == 2);
+  CHECK(net.obs.closed[1].reason == reassembly::EndReason::idle_timeout);
+}
+
+TEST_CASE("a reset ends both directions", "[flow]") {
+  Net net;
+  handshake(net, C, S, 100, 900);
+  net.pkt(S, C, tf::ack | tf::psh, 901, 101, "bye");
+  net.pkt(S, C, tf::rst, 904, 0);
+  net.finish();
+  REQUIRE(net.obs.closed.size() == 1);
+  CHECK(net.obs.closed[0].reason == reassembly::EndReason::rst);
+  CHECK(net.obs.closed[0].history == "ShAdr");
+}

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -46,6 +47,7 @@ OfflineCapture::OfflineCapture(const std::string& path) : path_(path) {
     }
     if (S_ISDIR(st.st_mode)) throw CaptureError("is a directory, not a capture file");
     if (S_ISREG(st.st_mode) && st.st_size == 0) throw CaptureError("empty file, not a capture");
+    if (S_ISREG(st.st_mode)) size_ = static_cast<std::int64_t>(st.st_size);
     handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
                                                       errbuf);
     if (handle_ == nullptr) throw CaptureError(explain_open_error(path, errbuf));
@@ -70,6 +72,13 @@ void OfflineCapture::set_filter(const std::string& expr) {
 std::string OfflineCapture::linktype_name() const { return capture::linktype_name(linktype_); }
 
 int OfflineCapture::snaplen() const noexcept { return pcap_snapshot(handle_); }
+
+std::int64_t OfflineCapture::position() const noexcept {
+  std::FILE* f = pcap_file(handle_);
+  if (f == nullptr) return 0;
+  const auto pos = ftello(f);
+  return pos < 0 ? 0 : static_cast<std::int64_t>(pos);
+}
 
 ReadStatus OfflineCapture::next(PacketRecord& out, std::uint64_t next_index) {
   pcap_pkthdr* hdr = nullptr;

@@ -1,16 +1,29 @@
 // wsdiag — command line (CLI.md): options, modes, exit codes, error lines.
+//
+// Errors read "wsdiag: FILE: problem" (one line, stderr). Exit status: 0 analysed; 1 a --fail-on
+// condition matched; 2 bad usage, unreadable or unsupported input (a capture that ends mid-record
+// is a warning: its packets are analysed and the status stays 0).
 #include "wsdiag/cli/cli.h"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "wsdiag/cli/pipeline.h"
+#include "wsdiag/diag/verdict.h"
+#include "wsdiag/report/report.h"
 #include "wsdiag/report/streams_writer.h"
+#include "wsdiag/session/ws_session.h"
 
 namespace wsdiag::cli {
 
@@ -21,19 +34,160 @@ struct Options {
   std::string filter;
   std::string streams_dir;
   std::string output;
+  std::string format = "text";
+  std::string color = "auto";
+  std::string fail_on;
+  std::uint64_t conn = 0;
+  std::uint16_t ws_port = 0;
+  bool frames = false;
+  bool all = false;
+  bool progress = true;
+  std::size_t max_connections = Limits{}.max_connections;
+  std::size_t ooo_bytes = Limits{}.ooo_bytes_per_dir;
 };
 
 void error_line(const std::string& file, const std::string& msg) {
   fmt::print(stderr, "wsdiag: {}: {}\n", file, msg);
 }
 
+// --fail-on: a comma list of close codes (1006), severities (error, warning), rule ids
+// (client-unmasked), "open" and "handshake-failed".
+struct FailOn {
+  std::vector<std::uint16_t> codes;
+  std::vector<diag::RuleId> rules;
+  int severity = -1;  // fail at or above
+  bool open = false;
+  bool handshake_failed = false;
+
+  static std::optional<FailOn> parse(const std::string& list, std::string& bad) {
+    FailOn f;
+    std::size_t pos = 0;
+    while (pos <= list.size()) {
+      const auto comma = list.find(',', pos);
+      std::string tok = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
+      tok.erase(0, tok.find_first_not_of(" \t"));
+      tok.erase(tok.find_last_not_of(" \t") + 1);
+      if (tok.empty()) continue;
+      if (std::all_of(tok.begin(), tok.end(), [](unsigned char c) { return std::isdigit(c) != 0; }) && tok.size() <= 4) {
+        f.codes.push_back(static_cast<std::uint16_t>(std::stoi(tok)));
+      } else if (tok == "error") {
+        f.severity = std::max(f.severity, -1) == -1 ? 2 : std::min(f.severity, 2);
+      } else if (tok == "warning") {
+        f.severity = 1;
+      } else if (tok == "info") {
+        f.severity = 0;
+      } else if (tok == "open") {
+        f.open = true;
+      } else if (tok == "handshake-failed" || tok == "handshake") {
+        f.handshake_failed = true;
+      } else if (auto r = diag::rule_by_name(tok)) {
+        f.rules.push_back(*r);
+      } else {
+        bad = tok;
+        return std::nullopt;
+      }
+    }
+    return f;
+  }
+
+  [[nodiscard]] bool matches(const report::ConnReport& c) const {
+    const auto& v = c.verdict;
+    if (v.code && std::find(codes.begin(), codes.end(), *v.code) != codes.end()) return true;
+    if (severity >= 0 && static_cast<int>(v.severity) >= severity) return true;
+    if (open && v.name == "open") return true;
+    if (handshake_failed && v.name == "handshake failed") return true;
+    for (const auto& f : c.summary.findings) {
+      if (std::find(rules.begin(), rules.end(), f.rule) != rules.end()) return true;
+    }
+    return false;
+  }
+};
+
+// Collects (or streams, for jsonl) the diagnosed connections.
+class Collector : public session::Analyzer::Output {
+ public:
+  Collector(const Options& opt, report::Format fmt, std::FILE* out, const FailOn* fail_on)
+      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on) {}
+
+  void on_connection(diag::ConnectionSummary&& s) override {
+    ++tcp_connections_;
+    if (!s.websocket && !opt_.all) return;
+    if (opt_.conn != 0 && s.id != opt_.conn) return;
+    report::ConnReport c;
+    if (s.websocket) c.verdict = diag::diagnose(s);
+    c.summary = std::move(s);
+    if (c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c)) failed_ = true;
+    if (streaming()) {
+      report::write_json_line(out_, c);
+      std::fflush(out_);
+      return;
+    }
+    conns_.push_back(std::move(c));
+  }
+  [[nodiscard]] bool streaming() const noexcept { return fmt_ == report::Format::jsonl && !opt_.frames; }
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+  std::vector<report::ConnReport>& connections() { return conns_; }
+  [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
+
+ private:
+  const Options& opt_;
+  report::Format fmt_;
+  std::FILE* out_;
+  const FailOn* fail_on_;
+  std::vector<report::ConnReport> conns_;
+  std::uint64_t tcp_connections_ = 0;
+  bool failed_ = false;
+};
+
+class FramePrinter : public session::FrameListener {
+ public:
+  FramePrinter(std::FILE* out, std::uint64_t only_conn) : out_(out), only_(only_conn) {
+    report::write_frames_header(out_);
+  }
+  void on_frame(const session::FrameRecord& f) override {
+    if (only_ != 0 && f.conn != only_) return;
+    report::write_frame(out_, f);
+  }
+
+ private:
+  std::FILE* out_;
+  std::uint64_t only_;
+};
+
+struct ProgressBar {
+  bool enabled = false;
+  std::string file;
+  bool shown = false;
+  static void update(void* ctx, std::int64_t pos, std::int64_t size) {
+    auto* p = static_cast<ProgressBar*>(ctx);
+    if (!p->enabled || size < (32ll << 20)) return;
+    const int pct = static_cast<int>(100.0 * static_cast<double>(pos) / static_cast<double>(size));
+    const int width = 30;
+    const int filled = std::clamp(pct * width / 100, 0, width);
+    fmt::print(stderr, "\r{} [{}{}] {:3}%", p->file, std::string(static_cast<std::size_t>(filled), '#'),
+               std::string(static_cast<std::size_t>(width - filled), ' '), pct);
+    std::fflush(stderr);
+    p->shown = true;
+  }
+  void done() {
+    if (shown) fmt::print(stderr, "\r\033[K");
+    shown = false;
+  }
+};
+
 // Runs every file through one pipeline; returns the exit status for input problems.
-int run_files(const Options& opt, flow::ConnectionObserver& observer, Pipeline& pipe,
-              std::vector<CaptureInfo>& infos) {
+int run_files(const Options& opt, Pipeline& pipe, std::vector<CaptureInfo>& infos) {
   int status = kExitOk;
+  ProgressBar bar;
+  bar.enabled = opt.progress && isatty(STDERR_FILENO) != 0;
+  pipe.set_progress(&ProgressBar::update, &bar);
   for (const auto& file : opt.files) {
     CaptureInfo info;
-    if (!pipe.run_file(file, opt.filter, info)) {
+    bar.file = file;
+    const bool ok = pipe.run_file(file, opt.filter, info);
+    bar.done();
+    if (!ok) {
       error_line(file, info.error);
       status = kExitError;
     } else if (!info.warning.empty()) {
@@ -42,40 +196,63 @@ int run_files(const Options& opt, flow::ConnectionObserver& observer, Pipeline& 
     infos.push_back(std::move(info));
   }
   pipe.finish();
-  (void)observer;
   return status;
 }
 
-// Until the WebSocket report exists: one line per TCP connection.
-class ConnList : public flow::ConnectionObserver {
- public:
-  explicit ConnList(std::FILE* out) : out_(out) {}
-  std::unique_ptr<reassembly::StreamSink> on_open(flow::Connection&) override { return nullptr; }
-  void on_close(flow::Connection& c) override {
-    const auto& a = c.stream(Dir::c2s).stats();
-    const auto& b = c.stream(Dir::s2c).stats();
-    fmt::print(out_, "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.id(), c.client().to_string(),
-               c.server().to_string(), c.history(), c.packets(), a.bytes_delivered,
-               b.bytes_delivered, reassembly::to_string(c.end_reason()));
+int run_streams(const Options& opt, const Limits& limits) {
+  std::unique_ptr<report::StreamsWriter> writer;
+  try {
+    writer = std::make_unique<report::StreamsWriter>(opt.streams_dir);
+  } catch (const std::exception& e) {
+    error_line(opt.streams_dir, e.what());
+    return kExitError;
   }
-
- private:
-  std::FILE* out_;
-};
+  Pipeline pipe(limits, *writer);
+  std::vector<CaptureInfo> infos;
+  int status = run_files(opt, pipe, infos);
+  try {
+    writer->write_index();
+  } catch (const std::exception& e) {
+    error_line(opt.streams_dir, e.what());
+    status = kExitError;
+  }
+  return status;
+}
 
 }  // namespace
 
 int run(int argc, char** argv) {
-  CLI::App app{"wsdiag: tells you why your WebSocket connections die, from a packet capture"};
+  CLI::App app{"wsdiag: tells you why your WebSocket connections die, from a packet capture.\n"
+               "Reads pcap/pcapng captures and gives each WebSocket connection a verdict (close code,\n"
+               "who closed, the likely cause and how to fix it), with every RFC 6455 violation found."};
   app.set_version_flag("-V,--version", std::string("wsdiag ") + WSDIAG_VERSION);
+  app.get_formatter()->column_width(34);
   Options opt;
   std::vector<std::string> read_files;
   app.add_option("files", opt.files, "pcap or pcapng capture files (\"-\" reads standard input)");
-  app.add_option("-r,--read", read_files, "a capture file to read (tcpdump style; may repeat)");
-  app.add_option("-f,--filter", opt.filter, "BPF filter expression (libpcap syntax)");
-  app.add_option("--streams", opt.streams_dir,
-                 "write each reassembled TCP direction to DIR, with DIR/index.tsv");
-  app.add_option("-o,--output", opt.output, "write the report to FILE instead of standard output");
+  app.add_option("-r,--read", read_files, "a capture file to read, as tcpdump's -r (may repeat)");
+  app.add_option("-f,--filter", opt.filter, "BPF filter (libpcap syntax), e.g. 'tcp port 8080'");
+  app.add_option("--format", opt.format, "report format: text, json, jsonl, markdown")
+      ->check(CLI::IsMember({"text", "json", "jsonl", "markdown"}));
+  app.add_option("-o,--output", opt.output, "write to FILE instead of standard output");
+  app.add_option("--conn", opt.conn, "report only connection ID, in full detail");
+  app.add_option("--ws-port", opt.ws_port,
+                 "treat TCP on PORT as WebSocket even when the handshake was not captured");
+  app.add_option("--fail-on", opt.fail_on,
+                 "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
+                 "rule ids (client-unmasked), open, handshake-failed; comma-separated");
+  app.add_flag("--all", opt.all, "also list TCP connections that are not WebSocket");
+  app.add_flag("--frames", opt.frames, "list every WebSocket frame (TSV) instead of the report");
+  app.add_option("--streams", opt.streams_dir, "write each reassembled TCP direction to DIR, with DIR/index.tsv");
+  app.add_option("--color", opt.color, "colour in the text report: auto, always, never (NO_COLOR is honoured)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--max-connections", opt.max_connections,
+                 "connections tracked at once; the least recently active is evicted beyond this")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
+  app.add_option("--ooo-limit", opt.ooo_bytes, "out-of-order bytes buffered per direction before giving up a hole")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+  bool no_progress = false;
+  app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,45 +260,118 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "wsdiag: {}\nTry 'wsdiag --help'.\n", e.what());
     return kExitError;
   }
+  opt.progress = !no_progress;
   opt.files.insert(opt.files.end(), read_files.begin(), read_files.end());
   if (opt.files.empty()) {
     fmt::print(stderr, "wsdiag: no capture file given\nTry 'wsdiag --help'.\n");
     return kExitError;
   }
+  if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) {
+    fmt::print(stderr, "wsdiag: -: standard input can be read only once\n");
+    return kExitError;
+  }
+  std::optional<FailOn> fail_on;
+  if (!opt.fail_on.empty()) {
+    std::string bad;
+    fail_on = FailOn::parse(opt.fail_on, bad);
+    if (!fail_on) {
+      fmt::print(stderr, "wsdiag: --fail-on: unknown condition '{}' (close code, error, warning, rule id, open, "
+                         "handshake-failed)\n", bad);
+      return kExitError;
+    }
+  }
 
   Limits limits;
-  std::vector<CaptureInfo> infos;
-  if (!opt.streams_dir.empty()) {
-    std::unique_ptr<report::StreamsWriter> writer;
-    try {
-      writer = std::make_unique<report::StreamsWriter>(opt.streams_dir);
-    } catch (const std::exception& e) {
-      error_line(opt.streams_dir, e.what());
-      return kExitError;
-    }
-    Pipeline pipe(limits, *writer);
-    int status = run_files(opt, *writer, pipe, infos);
-    try {
-      writer->write_index();
-    } catch (const std::exception& e) {
-      error_line(opt.streams_dir, e.what());
-      status = kExitError;
-    }
-    return status;
-  }
+  limits.max_connections = opt.max_connections;
+  limits.ooo_bytes_per_dir = opt.ooo_bytes;
+  if (!opt.streams_dir.empty()) return run_streams(opt, limits);
 
   std::FILE* out = stdout;
-  if (!opt.output.empty()) {
+  if (!opt.output.empty() && opt.output != "-") {
     out = std::fopen(opt.output.c_str(), "w");
     if (out == nullptr) {
-      error_line(opt.output, "cannot open for writing");
+      error_line(opt.output, fmt::format("cannot open for writing: {}", std::strerror(errno)));
       return kExitError;
     }
   }
-  ConnList list(out);
-  Pipeline pipe(limits, list);
-  const int status = run_files(opt, list, pipe, infos);
+  // A closed pipe (wsdiag ... | head) ends quietly.
+  std::signal(SIGPIPE, SIG_DFL);
+
+  const auto fmt_kind = *report::parse_format(opt.format);
+  std::unique_ptr<FramePrinter> frames;
+  session::SessionOptions sopt;
+  sopt.ws_port = opt.ws_port;
+  if (opt.frames) {
+    frames = std::make_unique<FramePrinter>(out, opt.conn);
+    sopt.frames = frames.get();
+  }
+  Collector collector(opt, fmt_kind, out, fail_on ? &*fail_on : nullptr);
+  session::Analyzer analyzer(limits, sopt, collector);
+  Pipeline pipe(limits, analyzer);
+  std::vector<CaptureInfo> infos;
+  int status = run_files(opt, pipe, infos);
+
+  if (!opt.frames && !collector.streaming()) {
+    report::Report rep;
+    rep.tool_version = WSDIAG_VERSION;
+    rep.all = opt.all;
+    for (const auto& i : infos) {
+      report::CaptureMeta m;
+      m.file = i.file;
+      m.link_type = i.link_name;
+      m.packets = i.packets;
+      m.bytes = i.bytes;
+      m.truncated = i.truncated;
+      m.first_ts_ns = i.first_ts_ns;
+      m.last_ts_ns = i.last_ts_ns;
+      rep.captures.push_back(std::move(m));
+      if (!i.warning.empty()) rep.warnings.push_back(i.file + ": " + i.warning);
+      if (!i.error.empty()) rep.warnings.push_back(i.file + ": " + i.error);
+    }
+    auto& conns = collector.connections();
+    std::sort(conns.begin(), conns.end(),
+              [](const report::ConnReport& a, const report::ConnReport& b) { return a.summary.id < b.summary.id; });
+    rep.connections = std::move(conns);
+    const auto& ds = pipe.decode_stats();
+    const auto& fs = pipe.flow_stats();
+    rep.stats.tcp_connections = fs.connections;
+    rep.stats.tcp_segments = ds.tcp;
+    rep.stats.not_tcp = ds.not_ip + ds.not_tcp;
+    rep.stats.malformed = ds.malformed + ds.truncated;
+    rep.stats.payload_truncated = ds.payload_truncated;
+    rep.stats.connections_evicted = fs.evicted;
+    if (opt.conn != 0 && rep.connections.empty()) {
+      fmt::print(stderr, "wsdiag: --conn {}: no such {}connection\n", opt.conn, opt.all ? "" : "WebSocket ");
+      status = kExitError;
+    }
+    switch (fmt_kind) {
+      case report::Format::json:
+        report::write_json(out, rep);
+        break;
+      case report::Format::markdown:
+        report::write_markdown(out, rep);
+        break;
+      case report::Format::jsonl:
+        break;
+      case report::Format::text: {
+        report::TextOptions to;
+        const bool tty_out = out == stdout && report::use_color(STDOUT_FILENO);
+        to.color = opt.color == "always" || (opt.color == "auto" && tty_out);
+        if (opt.color == "always" && std::getenv("NO_COLOR") != nullptr && *std::getenv("NO_COLOR") != '\0') {
+          to.color = false;
+        }
+        to.detail = opt.conn != 0;
+        report::write_text(out, rep, to);
+        break;
+      }
+    }
+  }
+  if (std::fflush(out) != 0 || std::ferror(out) != 0) {
+    error_line(opt.output.empty() ? "-" : opt.output, "write error");
+    status = kExitError;
+  }
   if (out != stdout) std::fclose(out);
+  if (status == kExitOk && collector.failed()) status = kExitFailOn;
   return status;
 }
 

@@ -35,6 +35,9 @@ bool Pipeline::run_file(const std::string& path, const std::string& filter, Capt
         info.bytes += rec.caplen;
         info.last_ts_ns = rec.ts_ns;
         process(rec);
+        if (progress_ != nullptr && (info.packets & 0xFFFF) == 0) {
+          progress_(progress_ctx_, cap.position(), cap.size());
+        }
         continue;
       }
       if (st == capture::ReadStatus::end) return true;

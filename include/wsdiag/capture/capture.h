@@ -55,6 +55,9 @@ class OfflineCapture {
   [[nodiscard]] int linktype() const noexcept { return linktype_; }
   [[nodiscard]] std::string linktype_name() const;
   [[nodiscard]] int snaplen() const noexcept;
+  /// Bytes of the file read so far and its size (0 if unknown, e.g. a pipe): for progress display.
+  [[nodiscard]] std::int64_t position() const noexcept;
+  [[nodiscard]] std::int64_t size() const noexcept { return size_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// Text of the last truncated/error status.
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
@@ -63,6 +66,7 @@ class OfflineCapture {
   std::string path_;
   pcap* handle_ = nullptr;
   int linktype_ = 0;
+  std::int64_t size_ = 0;
   std::string error_;
 };
 

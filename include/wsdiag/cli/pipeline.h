@@ -34,6 +34,12 @@ class Pipeline {
   /// Reads one capture to its end. Returns false if the file could not be read at all or was
   /// corrupt (info.error says why); packets read before a problem are analysed either way.
   bool run_file(const std::string& path, const std::string& filter, CaptureInfo& info);
+  /// Called every so often while a file is read (bytes read, file size) — for a progress bar.
+  using Progress = void (*)(void* ctx, std::int64_t pos, std::int64_t size);
+  void set_progress(Progress fn, void* ctx) noexcept {
+    progress_ = fn;
+    progress_ctx_ = ctx;
+  }
   /// Feeds one record (offline or live).
   void process(const capture::PacketRecord& rec);
   /// End of all input: every open connection is finalised.
@@ -49,6 +55,8 @@ class Pipeline {
   decode::TcpSegment seg_;
   std::uint64_t next_index_ = 1;
   PacketRef last_{};
+  Progress progress_ = nullptr;
+  void* progress_ctx_ = nullptr;
 };
 
 }  // namespace wsdiag::cli

@@ -79,9 +79,14 @@ struct DecodeStats {
   std::uint64_t fragments = 0;  ///< IP fragments seen
   std::uint64_t fragments_reassembled = 0;  ///< datagrams rebuilt from fragments
   std::uint64_t fragments_dropped = 0;
+  std::uint64_t fragments_evicted = 0;  ///< incomplete datagrams evicted (timeout or limits)
+  std::uint64_t unsupported_link = 0;
+  std::uint64_t ip_length_exceeds_frame = 0;  ///< IP length fields claimed more than the frame had
+  std::uint64_t ip_total_length_zero = 0;     ///< IPv4 total length 0 (TSO): frame length used
 };
 
-/// True if decode() understands this DLT/LINKTYPE value.
+/// True if decode() understands this DLT/LINKTYPE value: 0 NULL, 1 EN10MB, 12 and 14 RAW (Linux,
+/// OpenBSD), 101 LINKTYPE_RAW, 108 LOOP, 113 LINUX_SLL, 228 IPV4, 229 IPV6, 276 LINUX_SLL2.
 bool link_type_supported(int linktype) noexcept;
 
 class Decoder {

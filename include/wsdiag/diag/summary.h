@@ -1,0 +1,115 @@
+// wsdiag — everything the diagnosis needs to know about one connection, as a plain struct.
+//
+// The session layer fills it from the wire; the verdict table (verdict.h) and the report writers
+// read it. Nothing here points into capture buffers: a summary outlives its connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wsdiag/common/types.h"
+#include "wsdiag/diag/rules.h"
+
+namespace wsdiag::diag {
+
+struct Finding {
+  RuleId rule;
+  Side side = Side::none;
+  PacketRef at;            ///< first occurrence
+  std::string message;     ///< the specific evidence ("Ping of 126 bytes", "code 999")
+  std::uint64_t count = 1; ///< occurrences folded into this finding (same rule and side)
+};
+
+struct HandshakeSummary {
+  bool request_seen = false;
+  bool response_seen = false;
+  std::optional<int> status;    ///< HTTP status of the final response
+  std::string reason_phrase;
+  bool ok = false;              ///< 101 with a valid Sec-WebSocket-Accept
+  std::string method;
+  std::string path;
+  std::string host;
+  std::string origin;
+  std::string user_agent;
+  std::string server_software;  ///< the response's Server header
+  std::string subprotocols_offered;
+  std::string subprotocol;      ///< selected by the server
+  std::string extensions_offered;
+  std::string extensions;       ///< accepted by the server, as negotiated
+  bool deflate = false;         ///< permessage-deflate in force
+  std::vector<RuleId> problems; ///< handshake-* rule ids found
+  PacketRef request_at;
+  PacketRef response_at;
+};
+
+struct CloseSummary {
+  bool seen = false;
+  Side initiator = Side::none;         ///< who sent the first Close
+  std::optional<std::uint16_t> code;   ///< nullopt: empty Close payload (means 1005)
+  std::string reason;
+  PacketRef at;
+  bool echoed = false;
+  std::optional<std::uint16_t> echo_code;
+  PacketRef echo_at;
+};
+
+enum class TcpEndHow : std::uint8_t { fin, rst, open };
+const char* to_string(TcpEndHow h) noexcept;
+
+struct TcpEndSummary {
+  TcpEndHow how = TcpEndHow::open;
+  Side by = Side::none;          ///< who sent the first FIN/RST (both: FIN from both... first wins)
+  PacketRef at;                  ///< the packet that ended it (first RST, else first FIN)
+  /// Time since the last payload byte before that packet; for how == open, the time from the
+  /// last payload byte to the end of the capture (used by the "open" verdict when set).
+  std::optional<double> idle_before_ms;
+  bool client_fin = false, server_fin = false, client_rst = false, server_rst = false;
+  PacketRef client_fin_at, server_fin_at, client_rst_at, server_rst_at;
+};
+
+struct DirCounters {
+  std::uint64_t frames = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t payload_bytes = 0;      ///< frame payload bytes on the wire
+  std::uint64_t message_bytes = 0;      ///< message bytes after inflating (== payload for uncompressed)
+  std::uint64_t max_message = 0;
+  std::uint64_t pings = 0;
+  std::uint64_t pongs = 0;
+  std::uint64_t compressed_messages = 0;
+  std::uint64_t gap_bytes = 0;
+};
+
+struct ConnectionSummary {
+  std::uint64_t id = 0;
+  std::string client;          ///< "ip:port"
+  std::string server;
+  bool websocket = false;      ///< an Upgrade request was seen, or --ws-port said so
+  bool handshake_captured = true;  ///< false when decoding starts after the handshake (--ws-port)
+  bool tcp_handshake_seen = false; ///< the client's SYN was captured
+  std::string history;         ///< Zeek-style TCP history
+  PacketRef first;
+  PacketRef last;
+  std::uint64_t packets = 0;
+  HandshakeSummary handshake;
+  DirCounters c2s, s2c;
+  CloseSummary close;
+  TcpEndSummary tcp_end;
+  std::vector<Finding> findings;
+
+  [[nodiscard]] bool has(RuleId r) const noexcept;
+  [[nodiscard]] const Finding* find(RuleId r) const noexcept;
+};
+
+struct Verdict {
+  std::optional<std::uint16_t> code;  ///< RFC 6455 §7.1.5 close code seen from the wire
+  std::string name;                   ///< "Normal Closure", "Abnormal Closure", "open", "handshake failed"
+  Severity severity = Severity::info;
+  Side side = Side::none;             ///< who caused the ending
+  std::string summary;                ///< one line
+  std::string cause;                  ///< what it means and what usually causes it, with evidence
+  std::string advice;                 ///< what to check and change
+};
+
+}  // namespace wsdiag::diag

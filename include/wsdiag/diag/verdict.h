@@ -1,0 +1,37 @@
+// wsdiag — verdicts: an ordered table of pure predicates over ConnectionSummary, first match wins
+// (Zeek's conn_state() turned into reviewable data). Unit-tested with hand-built summaries.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "wsdiag/diag/summary.h"
+
+namespace wsdiag::diag {
+
+struct VerdictRule {
+  std::string_view name;  ///< e.g. "handshake-failed", "closed", "abnormal-1006", "open"
+  bool (*applies)(const ConnectionSummary&);
+  Verdict (*make)(const ConnectionSummary&);
+  /// Findings this ending already explains in its own text (e.g. `rst` for an abnormal 1006);
+  /// they still raise the severity but are not repeated in the summary line. nullptr: none.
+  bool (*explains)(RuleId) = nullptr;
+};
+
+/// The ordered table (exposed for tests and documentation).
+std::span<const VerdictRule> verdict_table() noexcept;
+
+/// The verdict for one WebSocket connection: the first row that applies, then severity raised to
+/// the worst finding, and the summary line mentioning the most serious violation.
+///
+/// Handshake problems: a RuleId in `handshake.problems` that has no entry in `findings` counts as
+/// a finding too (side from the rule: request rules are the client's, response rules the
+/// server's; packet: the request or response), so severity and summary never depend on which
+/// list the session layer put it in.
+Verdict diagnose(const ConnectionSummary& s);
+
+/// Formats a duration for verdict texts: "2.5 ms", "340 ms", "61.0 s", "12.5 min".
+std::string format_duration_ms(double ms);
+
+}  // namespace wsdiag::diag

@@ -1,0 +1,42 @@
+// wsdiag — plain-language descriptions of a connection's facts, shared by the text and Markdown
+// writers. Every string returned here may contain raw wire bytes (paths, close reasons): the caller
+// escapes it for its medium (escape_terminal / escape_markdown).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wsdiag/diag/summary.h"
+
+namespace wsdiag::report {
+
+/// "1006 Abnormal Closure", "1005 No Status Received", "open", "handshake failed".
+std::string verdict_label(const diag::Verdict& v, const diag::ConnectionSummary& s);
+/// "client", "server", "both", or `none_text` for Side::none.
+std::string side_text(diag::Side side, const char* none_text = "-");
+/// Milliseconds from the connection's first packet to `at` (0 for an unset ref).
+double offset_ms(const diag::ConnectionSummary& s, PacketRef at);
+/// Time from the first Close to its echo, if the Close was echoed.
+std::optional<double> echo_delay_ms(const diag::CloseSummary& c);
+/// "1001 Going Away", or the bare number for codes without a name.
+std::string close_code_text(std::uint16_t code);
+
+/// Lines describing the opening handshake: request and response, then negotiated subprotocol and
+/// extensions, then problems. `detail` adds the other headers and packet numbers.
+std::vector<std::string> describe_handshake(const diag::ConnectionSummary& s, bool detail);
+/// "12 frames, 10 messages, 1.2 KiB" (detail: pings, pongs, compression, largest message, gaps).
+std::string describe_direction(const diag::DirCounters& d, bool detail);
+/// Lines describing the close handshake (who, code, reason, echo and its delay).
+std::vector<std::string> describe_close(const diag::ConnectionSummary& s);
+/// Lines describing how TCP ended (how, by, packet, idle before; detail: FIN/RST of each side).
+std::vector<std::string> describe_tcp_end(const diag::ConnectionSummary& s, bool detail);
+
+struct TimelineEvent {
+  PacketRef at;
+  std::string what;
+};
+/// Everything with a packet number, in packet order: handshake, findings, Close frames, FIN/RST.
+std::vector<TimelineEvent> timeline(const diag::ConnectionSummary& s);
+
+}  // namespace wsdiag::report

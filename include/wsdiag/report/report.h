@@ -1,0 +1,121 @@
+// wsdiag — the report layer: what the user reads (CLI.md).
+//
+// A Report is plain data collected by the CLI after the pipeline has run (or, in live mode, one
+// ConnReport at a time). The writers only format it:
+//   text      a terminal report: verdict table, then one block per connection (colour optional)
+//   json      one document, schema "wsdiag.report/1" (field order and types as CLI.md lists them)
+//   jsonl     one connection object per line, written as each connection ends
+//   markdown  a report to attach to a bug ticket
+// and, for `--frames`, a TSV line per WebSocket frame.
+//
+// Strings taken from the wire (close reasons, paths, headers) are raw bytes: the writers never
+// throw on invalid UTF-8 and never pass control bytes through to a terminal (escape.h).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "wsdiag/diag/summary.h"
+#include "wsdiag/session/frame_record.h"
+
+namespace wsdiag::report {
+
+/// The name of the JSON schema the json/jsonl writers produce.
+inline constexpr std::string_view kSchema = "wsdiag.report/1";
+
+/// One capture file that was read.
+struct CaptureMeta {
+  std::string file;
+  std::string link_type;           ///< e.g. "EN10MB"
+  std::uint64_t packets = 0;       ///< records read
+  std::uint64_t bytes = 0;         ///< captured bytes
+  bool truncated = false;          ///< the file ended mid-record
+  std::int64_t first_ts_ns = 0;    ///< meaningful when packets > 0
+  std::int64_t last_ts_ns = 0;
+};
+
+/// One connection: the facts and the diagnosis.
+struct ConnReport {
+  diag::ConnectionSummary summary;
+  diag::Verdict verdict;
+};
+
+/// Whole-run facts that are not about one connection (all optional; zero = not known).
+struct RunStats {
+  std::uint64_t tcp_connections = 0;     ///< every TCP connection seen (listed or not)
+  std::uint64_t tcp_segments = 0;
+  std::uint64_t not_tcp = 0;             ///< records that were not TCP over IP
+  std::uint64_t malformed = 0;           ///< records that could not be decoded
+  std::uint64_t payload_truncated = 0;   ///< TCP segments whose payload the snaplen cut
+  std::uint64_t connections_evicted = 0; ///< connection table full: tracking stopped early
+};
+
+struct Report {
+  std::vector<CaptureMeta> captures;
+  std::vector<ConnReport> connections;  ///< sorted by id
+  std::string tool_version;             ///< e.g. "0.1.0"
+  bool all = false;                     ///< non-WebSocket connections are included (--all)
+  RunStats stats;
+  std::vector<std::string> warnings;    ///< run-level warnings ("capture.pcap: file ends mid-record")
+};
+
+enum class Format : std::uint8_t { text, json, jsonl, markdown };
+
+/// "text", "json", "jsonl", "markdown" (or "md"); nullopt for anything else.
+std::optional<Format> parse_format(std::string_view s) noexcept;
+const char* to_string(Format f) noexcept;
+
+// ---- JSON (schema wsdiag.report/1) ----
+
+/// The whole report as one JSON value, in CLI.md's field order.
+nlohmann::ordered_json to_json(const Report& r);
+/// One connection object, as it appears in "connections" and in jsonl.
+nlohmann::ordered_json to_json(const ConnReport& c);
+/// Writes the report as one pretty-printed JSON document and a newline. Invalid UTF-8 in any
+/// string is replaced by U+FFFD (close reasons also carry the raw bytes in "reason_hex").
+void write_json(std::FILE* out, const Report& r);
+/// One connection object, compact, with no newline (for --format jsonl).
+std::string json_line(const ConnReport& c);
+/// json_line(c) and a newline, flushed (jsonl consumers read as connections end).
+void write_json_line(std::FILE* out, const ConnReport& c);
+
+// ---- text ----
+
+struct TextOptions {
+  bool color = false;   ///< ANSI colours (see use_color)
+  bool detail = false;  ///< everything known: timeline, per-direction counters, rule explanations
+  int width = 100;      ///< wrap prose at this column
+};
+
+void write_text(std::FILE* out, const Report& r, const TextOptions& o);
+/// The block for one connection (what write_text prints per connection; live mode uses it alone).
+std::string format_connection_text(const ConnReport& c, const TextOptions& o);
+
+// ---- markdown ----
+
+void write_markdown(std::FILE* out, const Report& r);
+
+// ---- --frames TSV ----
+
+/// The header line: packet conn time dir fin rsv opcode masked payload_len close_code close_reason
+void write_frames_header(std::FILE* out);
+void write_frame(std::FILE* out, const session::FrameRecord& f);
+/// One TSV line for a frame, without the newline.
+std::string frame_line(const session::FrameRecord& f);
+
+// ---- helpers ----
+
+/// True if colour should be used on fd: it is a terminal, NO_COLOR is unset or empty
+/// (https://no-color.org), and TERM is not "dumb".
+bool use_color(int fd);
+
+/// The key a verdict is counted under in summary.by_verdict: the code ("1000") or the name.
+std::string verdict_key(const diag::Verdict& v);
+
+}  // namespace wsdiag::report

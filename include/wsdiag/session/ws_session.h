@@ -1,0 +1,105 @@
+// wsdiag — the WebSocket session of one TCP connection (RFC 6455 §4-§7).
+//
+// Design note. A WsSession is the StreamSink of one connection. Per direction it runs:
+//   http   the Upgrade request (client) or response (server) head is collected;
+//   wait   the client's bytes after its request, held (bounded) until the server's response says
+//          whether they are WebSocket frames (data-before-101) or not;
+//   ws     the frame parser, whose events drive the message, ping/pong and close state machine;
+//   other  not WebSocket (plain HTTP, TLS, ...): bytes are ignored.
+// Bytes that follow the 101 response in the same segment go straight to the server's frame parser
+// (a Ping coalesced with the 101 decodes). Every rule check is here, each emitting a Finding with
+// its rule id, side and packet; findings of one rule and side fold into one with a count.
+// summarize() turns the session plus the flow layer's TCP facts into a ConnectionSummary.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wsdiag/common/limits.h"
+#include "wsdiag/diag/summary.h"
+#include "wsdiag/flow/flow_table.h"
+#include "wsdiag/http/handshake.h"
+#include "wsdiag/http/head_collector.h"
+#include "wsdiag/reassembly/stream_sink.h"
+#include "wsdiag/session/frame_record.h"
+#include "wsdiag/ws/frame_parser.h"
+#include "wsdiag/ws/utf8.h"
+
+namespace wsdiag::session {
+
+struct SessionOptions {
+  /// Treat TCP on this port as WebSocket even without a captured handshake (0 = off).
+  std::uint16_t ws_port = 0;
+  FrameListener* frames = nullptr;  ///< receives every frame (for --frames), may be null
+};
+
+class WsSession : public reassembly::StreamSink {
+ public:
+  WsSession(const flow::Connection& conn, const Limits& limits, const SessionOptions& opt);
+  ~WsSession() override;
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  void on_data(Dir d, Bytes bytes, PacketRef at) override;
+  void on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, PacketRef at) override;
+  void on_end(Dir d, reassembly::EndReason how, PacketRef at) override;
+
+  /// True once the connection is known to be WebSocket (Upgrade request seen, or --ws-port).
+  [[nodiscard]] bool websocket() const noexcept { return websocket_; }
+  /// Everything known about the connection, after both directions ended.
+  [[nodiscard]] diag::ConnectionSummary summarize(const flow::Connection& c);
+
+ private:
+  enum class Mode : std::uint8_t { http, wait, ws, other };
+  class Side;  // per-direction state, also the FrameHandler of that direction
+
+  void add_finding(diag::RuleId rule, diag::Side side, PacketRef at, std::string message);
+  void on_request_head(PacketRef at);
+  void on_response_head(PacketRef at, Bytes rest);
+  void start_ws(Dir d, PacketRef at);
+  void feed_ws(Dir d, Bytes bytes, PacketRef at);
+  void frame_done(Dir d, const ws::FrameHeader& h, PacketRef at, const ws::ClosePayload* close);
+  void finish_tcp_facts(const flow::Connection& c, diag::ConnectionSummary& s);
+
+  const Limits* limits_;
+  SessionOptions opt_;
+  std::uint64_t conn_id_;
+  bool websocket_ = false;
+  bool forced_ = false;  ///< --ws-port without a captured handshake
+  std::unique_ptr<Side> side_[2];
+  http::Handshake hs_;
+  PacketRef request_at_{}, response_at_{};
+  // client bytes received after the request while waiting for the response (bounded)
+  std::vector<std::uint8_t> held_;
+  std::vector<std::pair<std::size_t, PacketRef>> held_marks_;  // offset in held_ -> packet
+  std::uint64_t held_dropped_ = 0;
+  diag::CloseSummary close_;
+  std::vector<diag::Finding> findings_;
+  friend class Side;
+};
+
+/// The flow observer that gives every connection a WsSession and hands finished summaries on.
+class Analyzer : public flow::ConnectionObserver {
+ public:
+  class Output {
+   public:
+    virtual ~Output() = default;
+    /// A connection ended and was summarised (all TCP connections; check summary.websocket).
+    virtual void on_connection(diag::ConnectionSummary&& s) = 0;
+  };
+  Analyzer(const Limits& limits, const SessionOptions& opt, Output& out)
+      : limits_(limits), opt_(opt), out_(&out) {}
+  std::unique_ptr<reassembly::StreamSink> on_open(flow::Connection& c) override;
+  void on_close(flow::Connection& c) override;
+
+ private:
+  Limits limits_;
+  SessionOptions opt_;
+  Output* out_;
+};
+
+}  // namespace wsdiag::session

@@ -1,0 +1,27 @@
+// wsdiag — small helpers on the plain ConnectionSummary struct (summary.h).
+#include "wsdiag/diag/summary.h"
+
+namespace wsdiag::diag {
+
+const char* to_string(TcpEndHow h) noexcept {
+  switch (h) {
+    case TcpEndHow::fin:
+      return "fin";
+    case TcpEndHow::rst:
+      return "rst";
+    case TcpEndHow::open:
+      return "open";
+  }
+  return "open";
+}
+
+const Finding* ConnectionSummary::find(RuleId r) const noexcept {
+  for (const Finding& f : findings) {
+    if (f.rule == r) return &f;
+  }
+  return nullptr;
+}
+
+bool ConnectionSummary::has(RuleId r) const noexcept { return find(r) != nullptr; }
+
+}  // namespace wsdiag::diag

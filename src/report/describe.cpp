@@ -1,0 +1,269 @@
+// wsdiag — plain-language descriptions of a connection's facts (RFC 6455 §4 handshake, §5.5.1/§7
+// close handshake, TCP end), shared by the text and Markdown writers.
+#include "wsdiag/report/describe.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "wsdiag/report/text_util.h"
+
+namespace wsdiag::report {
+
+using diag::ConnectionSummary;
+using diag::Side;
+
+std::string side_text(Side side, const char* none_text) {
+  const char* s = diag::to_string(side);
+  return (s == nullptr || *s == '\0') ? std::string(none_text) : std::string(s);
+}
+
+std::string close_code_text(std::uint16_t code) {
+  if (const auto info = diag::close_code_info(code); info && !info->name.empty()) {
+    return fmt::format("{} {}", code, info->name);
+  }
+  return fmt::format("{}", code);
+}
+
+std::string verdict_label(const diag::Verdict& v, const ConnectionSummary& s) {
+  if (v.code) {
+    if (!v.name.empty()) return fmt::format("{} {}", *v.code, v.name);
+    return close_code_text(*v.code);
+  }
+  if (!v.name.empty()) return v.name;
+  return s.websocket ? "unknown" : "not websocket";
+}
+
+double offset_ms(const ConnectionSummary& s, PacketRef at) {
+  if (at.index == 0) return 0.0;
+  return static_cast<double>(at.ts_ns - s.first.ts_ns) / 1e6;
+}
+
+std::optional<double> echo_delay_ms(const diag::CloseSummary& c) {
+  if (!c.seen || !c.echoed || c.echo_at.index == 0) return std::nullopt;
+  return static_cast<double>(c.echo_at.ts_ns - c.at.ts_ns) / 1e6;
+}
+
+namespace {
+
+std::string at_text(const ConnectionSummary& s, PacketRef at) {
+  if (at.index == 0) return "";
+  return fmt::format("packet {} (+{})", at.index, human_duration_ms(offset_ms(s, at)));
+}
+
+std::string other_side(Side side) {
+  if (side == Side::client) return "server";
+  if (side == Side::server) return "client";
+  return "peer";
+}
+
+std::string rule_names(const std::vector<diag::RuleId>& ids) {
+  std::string out;
+  for (const auto id : ids) {
+    if (!out.empty()) out += ", ";
+    out += diag::rule_info(id).name;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> describe_handshake(const ConnectionSummary& s, bool detail) {
+  std::vector<std::string> lines;
+  const auto& h = s.handshake;
+  if (!h.request_seen && !h.response_seen) {
+    if (!s.websocket) {
+      lines.emplace_back("none (not a WebSocket connection)");
+    } else if (!s.handshake_captured) {
+      lines.emplace_back("not captured (the capture starts after the handshake)");
+    } else {
+      lines.emplace_back("not seen");
+    }
+    return lines;
+  }
+  std::string first;
+  if (h.request_seen) {
+    first = fmt::format("{} {}", h.method.empty() ? "?" : h.method, h.path.empty() ? "?" : h.path);
+  } else {
+    first = "(request not captured)";
+  }
+  if (h.status) {
+    first += fmt::format(" -> {}", *h.status);
+    if (!h.reason_phrase.empty()) first += " " + h.reason_phrase;
+    if (*h.status == 101) first += h.ok ? ", accepted" : ", but not valid";
+  } else {
+    first += " -> no response";
+  }
+  if (detail) {
+    if (h.request_seen) first += fmt::format("; request {}", at_text(s, h.request_at));
+    if (h.response_seen) first += fmt::format("; response {}", at_text(s, h.response_at));
+  }
+  lines.push_back(std::move(first));
+
+  std::string negotiated;
+  if (!h.subprotocol.empty()) negotiated = "subprotocol " + h.subprotocol;
+  if (!h.extensions.empty()) {
+    if (!negotiated.empty()) negotiated += "; ";
+    negotiated += "extensions " + h.extensions;
+  }
+  if (!negotiated.empty()) lines.push_back(std::move(negotiated));
+  if (detail) {
+    if (!h.host.empty()) lines.push_back("host " + h.host);
+    if (!h.origin.empty()) lines.push_back("origin " + h.origin);
+    if (!h.user_agent.empty()) lines.push_back("user agent " + h.user_agent);
+    if (!h.server_software.empty()) lines.push_back("server " + h.server_software);
+    if (!h.subprotocols_offered.empty()) {
+      lines.push_back("client offered subprotocols " + h.subprotocols_offered);
+    }
+    if (!h.extensions_offered.empty()) {
+      lines.push_back("client offered extensions " + h.extensions_offered);
+    }
+    if (h.deflate) lines.emplace_back("permessage-deflate in force");
+  }
+  if (!h.problems.empty()) lines.push_back("problems: " + rule_names(h.problems));
+  return lines;
+}
+
+std::string describe_direction(const diag::DirCounters& d, bool detail) {
+  std::string out = fmt::format("{} frame{}, {} message{}, {}", d.frames, d.frames == 1 ? "" : "s",
+                                d.messages, d.messages == 1 ? "" : "s",
+                                human_bytes(d.payload_bytes));
+  if (d.pings != 0 || d.pongs != 0 || detail) {
+    out += fmt::format(", {} ping{}, {} pong{}", d.pings, d.pings == 1 ? "" : "s", d.pongs,
+                       d.pongs == 1 ? "" : "s");
+  }
+  if (d.compressed_messages != 0) {
+    out += fmt::format(", {} compressed ({} inflated)", d.compressed_messages,
+                       human_bytes(d.message_bytes));
+  }
+  if (detail && d.messages != 0) out += fmt::format(", largest message {}", human_bytes(d.max_message));
+  if (d.gap_bytes != 0) out += fmt::format(", {} missing from the capture", human_bytes(d.gap_bytes));
+  return out;
+}
+
+std::vector<std::string> describe_close(const ConnectionSummary& s) {
+  std::vector<std::string> lines;
+  const auto& c = s.close;
+  if (!c.seen) {
+    lines.emplace_back("no Close frame");
+    return lines;
+  }
+  std::string first = fmt::format("{} sent ", side_text(c.initiator, "?"));
+  if (c.code) {
+    first += "Close " + close_code_text(*c.code);
+  } else {
+    first += "an empty Close (no status code: 1005)";
+  }
+  if (!c.reason.empty()) first += fmt::format(" reason \"{}\"", c.reason);
+  if (c.at.index != 0) first += ", " + at_text(s, c.at);
+  lines.push_back(std::move(first));
+  if (c.echoed) {
+    std::string echo = fmt::format("{} echoed", other_side(c.initiator));
+    if (c.echo_code) {
+      echo += " " + close_code_text(*c.echo_code);
+    } else {
+      echo += " an empty Close";
+    }
+    if (const auto d = echo_delay_ms(c)) {
+      echo += fmt::format(" after {} (packet {})", human_duration_ms(*d), c.echo_at.index);
+    }
+    lines.push_back(std::move(echo));
+  } else {
+    lines.push_back(fmt::format("not echoed by the {}", other_side(c.initiator)));
+  }
+  return lines;
+}
+
+std::vector<std::string> describe_tcp_end(const ConnectionSummary& s, bool detail) {
+  std::vector<std::string> lines;
+  const auto& t = s.tcp_end;
+  std::string first;
+  switch (t.how) {
+    case diag::TcpEndHow::open:
+      first = "still open when the capture ended";
+      break;
+    case diag::TcpEndHow::rst:
+      first = fmt::format("RST by {}", side_text(t.by, "?"));
+      if (t.by != Side::client && t.client_fin && t.client_fin_at.index <= t.at.index) {
+        first += " after FIN by client";
+      } else if (t.by != Side::server && t.server_fin && t.server_fin_at.index <= t.at.index) {
+        first += " after FIN by server";
+      }
+      break;
+    case diag::TcpEndHow::fin:
+      if (t.client_fin && t.server_fin) {
+        first = fmt::format("FIN from both sides, first by {}", side_text(t.by, "?"));
+      } else {
+        first = fmt::format("FIN by {} only", side_text(t.by, "?"));
+      }
+      break;
+  }
+  if (t.how != diag::TcpEndHow::open && t.at.index != 0) first += ", " + at_text(s, t.at);
+  if (t.idle_before_ms) {
+    first += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+  }
+  lines.push_back(std::move(first));
+  if (detail) {
+    const auto add = [&](bool seen, const char* what, PacketRef at) {
+      if (seen) lines.push_back(fmt::format("{} at {}", what, at_text(s, at)));
+    };
+    add(t.client_fin, "client FIN", t.client_fin_at);
+    add(t.server_fin, "server FIN", t.server_fin_at);
+    add(t.client_rst, "client RST", t.client_rst_at);
+    add(t.server_rst, "server RST", t.server_rst_at);
+  }
+  return lines;
+}
+
+std::vector<TimelineEvent> timeline(const ConnectionSummary& s) {
+  std::vector<TimelineEvent> ev;
+  if (s.first.index != 0) {
+    ev.push_back({s.first, s.tcp_handshake_seen ? "first packet (client SYN)" : "first packet"});
+  }
+  const auto& h = s.handshake;
+  if (h.request_seen) {
+    ev.push_back({h.request_at, fmt::format("client sent {} {}", h.method, h.path)});
+  }
+  if (h.response_seen) {
+    std::string what = "server answered";
+    if (h.status) what += fmt::format(" {}", *h.status);
+    if (!h.reason_phrase.empty()) what += " " + h.reason_phrase;
+    ev.push_back({h.response_at, std::move(what)});
+  }
+  for (const auto& f : s.findings) {
+    if (f.at.index == 0) continue;
+    const auto& info = diag::rule_info(f.rule);
+    std::string what = fmt::format("{} {}", diag::to_string(info.severity), info.name);
+    if (f.side != Side::none) what += fmt::format(" ({})", side_text(f.side));
+    if (!f.message.empty()) what += ": " + f.message;
+    if (f.count > 1) what += fmt::format(" [first of {}]", f.count);
+    ev.push_back({f.at, std::move(what)});
+  }
+  const auto& c = s.close;
+  if (c.seen) {
+    std::string what = fmt::format("{} sent Close", side_text(c.initiator, "?"));
+    what += c.code ? fmt::format(" {}", *c.code) : std::string(" (empty)");
+    if (!c.reason.empty()) what += fmt::format(" \"{}\"", c.reason);
+    ev.push_back({c.at, std::move(what)});
+    if (c.echoed) {
+      ev.push_back({c.echo_at, fmt::format("{} echoed Close{}", other_side(c.initiator),
+                                           c.echo_code ? fmt::format(" {}", *c.echo_code)
+                                                       : std::string(" (empty)"))});
+    }
+  }
+  const auto& t = s.tcp_end;
+  if (t.client_fin) ev.push_back({t.client_fin_at, "client sent FIN"});
+  if (t.server_fin) ev.push_back({t.server_fin_at, "server sent FIN"});
+  if (t.client_rst) ev.push_back({t.client_rst_at, "client sent RST"});
+  if (t.server_rst) ev.push_back({t.server_rst_at, "server sent RST"});
+  if (s.last.index != 0) {
+    ev.push_back({s.last, t.how == diag::TcpEndHow::open ? "last packet (capture ended, still open)"
+                                                         : "last packet"});
+  }
+  std::stable_sort(ev.begin(), ev.end(), [](const TimelineEvent& a, const TimelineEvent& b) {
+    return a.at.index < b.at.index;
+  });
+  return ev;
+}
+
+}  // namespace wsdiag::report

@@ -1,0 +1,284 @@
+// wsdiag — JSON report, schema "wsdiag.report/1" (CLI.md `--format json` / `jsonl`).
+//
+// Contract fields come first in each object, in CLI.md's order and with its types (null exactly
+// where CLI.md says `|null`, plus packet numbers/times that do not exist, e.g. close.packet when no
+// Close was seen). Extra fields follow the contract ones of the same object.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "wsdiag/report/describe.h"
+#include "wsdiag/report/report.h"
+#include "wsdiag/report/text_util.h"
+
+namespace wsdiag::report {
+
+using Json = nlohmann::ordered_json;
+using diag::Side;
+
+namespace {
+
+Json side_json(Side s) {
+  const char* name = diag::to_string(s);
+  if (name == nullptr || *name == '\0') return nullptr;
+  return name;
+}
+
+Json packet_json(PacketRef at) {
+  if (at.index == 0) return nullptr;
+  return at.index;
+}
+
+Json time_json(PacketRef at) {
+  if (at.index == 0) return nullptr;
+  return iso8601_utc(at.ts_ns);
+}
+
+// Milliseconds rounded to the microsecond: capture timestamps have no more precision than that.
+double ms_json(double ms) { return std::round(ms * 1000.0) / 1000.0; }
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t len = utf8_sequence_length(s.substr(i));
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string hex(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (const char c : s) fmt::format_to(std::back_inserter(out), "{:02x}", static_cast<std::uint8_t>(c));
+  return out;
+}
+
+Json dir_json(const diag::DirCounters& d) {
+  Json j = Json::object();
+  j["frames"] = d.frames;
+  j["messages"] = d.messages;
+  j["payload_bytes"] = d.payload_bytes;
+  j["message_bytes"] = d.message_bytes;
+  j["max_message"] = d.max_message;
+  j["pings"] = d.pings;
+  j["pongs"] = d.pongs;
+  j["compressed_messages"] = d.compressed_messages;
+  j["gap_bytes"] = d.gap_bytes;
+  return j;
+}
+
+Json handshake_json(const diag::ConnectionSummary& s) {
+  const auto& h = s.handshake;
+  Json j = Json::object();
+  j["seen"] = h.request_seen || h.response_seen;
+  j["status"] = h.status ? Json(*h.status) : Json(nullptr);
+  j["ok"] = h.ok;
+  j["path"] = h.path;
+  j["subprotocol"] = h.subprotocol;
+  j["extensions"] = h.extensions;
+  Json problems = Json::array();
+  for (const auto id : h.problems) problems.push_back(diag::rule_info(id).name);
+  j["problems"] = std::move(problems);
+  // extras
+  j["request_seen"] = h.request_seen;
+  j["response_seen"] = h.response_seen;
+  j["request_packet"] = h.request_seen ? packet_json(h.request_at) : Json(nullptr);
+  j["response_packet"] = h.response_seen ? packet_json(h.response_at) : Json(nullptr);
+  j["reason_phrase"] = h.reason_phrase;
+  j["method"] = h.method;
+  j["host"] = h.host;
+  j["origin"] = h.origin;
+  j["user_agent"] = h.user_agent;
+  j["server_software"] = h.server_software;
+  j["subprotocols_offered"] = h.subprotocols_offered;
+  j["extensions_offered"] = h.extensions_offered;
+  j["deflate"] = h.deflate;
+  return j;
+}
+
+Json close_json(const diag::ConnectionSummary& s) {
+  const auto& c = s.close;
+  Json j = Json::object();
+  j["initiator"] = c.seen ? side_json(c.initiator) : Json(nullptr);
+  j["code"] = c.seen && c.code ? Json(*c.code) : Json(nullptr);
+  j["reason"] = c.seen ? Json(c.reason) : Json(nullptr);
+  j["echoed"] = c.seen && c.echoed;
+  j["echo_code"] = c.seen && c.echoed && c.echo_code ? Json(*c.echo_code) : Json(nullptr);
+  const auto delay = echo_delay_ms(c);
+  j["echo_delay_ms"] = delay ? Json(ms_json(*delay)) : Json(nullptr);
+  j["packet"] = c.seen ? packet_json(c.at) : Json(nullptr);
+  // extras
+  j["time"] = c.seen ? time_json(c.at) : Json(nullptr);
+  j["echo_packet"] = c.seen && c.echoed ? packet_json(c.echo_at) : Json(nullptr);
+  if (c.seen && !valid_utf8(c.reason)) j["reason_hex"] = hex(c.reason);
+  return j;
+}
+
+Json tcp_end_json(const diag::ConnectionSummary& s) {
+  const auto& t = s.tcp_end;
+  const bool ended = t.how != diag::TcpEndHow::open;
+  Json j = Json::object();
+  j["how"] = diag::to_string(t.how);
+  j["by"] = ended ? side_json(t.by) : Json(nullptr);
+  j["packet"] = ended ? packet_json(t.at) : Json(nullptr);
+  j["idle_before_ms"] = t.idle_before_ms ? Json(ms_json(*t.idle_before_ms)) : Json(nullptr);
+  // extras
+  j["time"] = ended ? time_json(t.at) : Json(nullptr);
+  j["fin"] = Json{{"client", t.client_fin ? packet_json(t.client_fin_at) : Json(nullptr)},
+                  {"server", t.server_fin ? packet_json(t.server_fin_at) : Json(nullptr)}};
+  j["rst"] = Json{{"client", t.client_rst ? packet_json(t.client_rst_at) : Json(nullptr)},
+                  {"server", t.server_rst ? packet_json(t.server_rst_at) : Json(nullptr)}};
+  return j;
+}
+
+Json finding_json(const diag::Finding& f) {
+  const auto& info = diag::rule_info(f.rule);
+  Json j = Json::object();
+  j["rule"] = info.name;
+  j["severity"] = diag::to_string(info.severity);
+  j["side"] = side_json(f.side);
+  j["packet"] = packet_json(f.at);
+  j["time"] = time_json(f.at);
+  j["message"] = f.message;
+  // extras
+  j["count"] = f.count;
+  j["spec"] = info.spec.empty() ? Json(nullptr) : Json(info.spec);
+  j["title"] = info.title;
+  return j;
+}
+
+Json verdict_json(const diag::Verdict& v) {
+  Json j = Json::object();
+  j["code"] = v.code ? Json(*v.code) : Json(nullptr);
+  j["name"] = v.name;
+  j["severity"] = diag::to_string(v.severity);
+  j["side"] = side_json(v.side);
+  j["summary"] = v.summary;
+  j["cause"] = v.cause;
+  j["advice"] = v.advice;
+  return j;
+}
+
+std::string dump(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
+
+}  // namespace
+
+Json to_json(const ConnReport& c) {
+  const auto& s = c.summary;
+  Json j = Json::object();
+  j["id"] = s.id;
+  j["client"] = s.client;
+  j["server"] = s.server;
+  j["websocket"] = s.websocket;
+  j["start"] = iso8601_utc(s.first.ts_ns);
+  j["end"] = iso8601_utc(s.last.ts_ns);
+  j["first_packet"] = s.first.index;
+  j["last_packet"] = s.last.index;
+  // extras
+  j["packets"] = s.packets;
+  j["duration_ms"] = ms_json(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6);
+  j["history"] = s.history;
+  j["tcp_handshake_seen"] = s.tcp_handshake_seen;
+  j["handshake_captured"] = s.handshake_captured;
+
+  j["handshake"] = handshake_json(s);
+  j["frames"] = Json{{"client", s.c2s.frames}, {"server", s.s2c.frames}};
+  j["messages"] = Json{{"client", s.c2s.messages}, {"server", s.s2c.messages}};
+  j["traffic"] = Json{{"client", dir_json(s.c2s)}, {"server", dir_json(s.s2c)}};  // extra
+  j["close"] = close_json(s);
+  j["tcp_end"] = tcp_end_json(s);
+  Json findings = Json::array();
+  for (const auto& f : s.findings) findings.push_back(finding_json(f));
+  j["findings"] = std::move(findings);
+  j["verdict"] = verdict_json(c.verdict);
+  return j;
+}
+
+Json to_json(const Report& r) {
+  Json j = Json::object();
+  j["schema"] = kSchema;
+  j["tool"] = Json{{"name", "wsdiag"}, {"version", r.tool_version}};  // extra
+
+  Json captures = Json::array();
+  for (const auto& m : r.captures) {
+    Json c = Json::object();
+    c["file"] = m.file;
+    c["link_type"] = m.link_type;
+    c["packets"] = m.packets;
+    c["bytes"] = m.bytes;
+    c["truncated"] = m.truncated;
+    c["first"] = m.packets != 0 ? Json(iso8601_utc(m.first_ts_ns)) : Json(nullptr);
+    c["last"] = m.packets != 0 ? Json(iso8601_utc(m.last_ts_ns)) : Json(nullptr);
+    captures.push_back(std::move(c));
+  }
+  j["captures"] = std::move(captures);
+
+  Json conns = Json::array();
+  std::uint64_t websocket = 0;
+  std::map<std::string, std::uint64_t> by_verdict;
+  std::uint64_t by_severity[3] = {0, 0, 0};
+  std::map<std::string, std::uint64_t> by_rule;  // connections with at least one such finding
+  for (const auto& c : r.connections) {
+    conns.push_back(to_json(c));
+    if (c.summary.websocket) ++websocket;
+    ++by_verdict[verdict_key(c.verdict)];
+    const auto sev = static_cast<std::size_t>(c.verdict.severity);
+    if (sev < 3) ++by_severity[sev];
+    std::map<std::string, bool> seen;
+    for (const auto& f : c.summary.findings) {
+      const std::string name(diag::rule_info(f.rule).name);
+      if (!seen[name]) ++by_rule[name];
+      seen[name] = true;
+    }
+  }
+  j["connections"] = std::move(conns);
+
+  Json summary = Json::object();
+  summary["connections"] = r.connections.size();
+  summary["websocket"] = websocket;
+  Json bv = Json::object();
+  for (const auto& [k, n] : by_verdict) bv[k] = n;
+  summary["by_verdict"] = std::move(bv);
+  // extras
+  summary["by_severity"] = Json{{"error", by_severity[2]},
+                                {"warning", by_severity[1]},
+                                {"info", by_severity[0]}};
+  Json br = Json::object();
+  for (const auto& [k, n] : by_rule) br[k] = n;
+  summary["by_rule"] = std::move(br);
+  summary["tcp_connections"] = r.stats.tcp_connections;
+  summary["all"] = r.all;
+  j["summary"] = std::move(summary);
+
+  // extras
+  j["stats"] = Json{{"tcp_connections", r.stats.tcp_connections},
+                    {"tcp_segments", r.stats.tcp_segments},
+                    {"not_tcp", r.stats.not_tcp},
+                    {"malformed", r.stats.malformed},
+                    {"payload_truncated", r.stats.payload_truncated},
+                    {"connections_evicted", r.stats.connections_evicted}};
+  j["warnings"] = r.warnings;
+  return j;
+}
+
+void write_json(std::FILE* out, const Report& r) {
+  const std::string s = dump(to_json(r), 2);
+  std::fwrite(s.data(), 1, s.size(), out);
+  std::fputc('\n', out);
+}
+
+std::string json_line(const ConnReport& c) { return dump(to_json(c), -1); }
+
+void write_json_line(std::FILE* out, const ConnReport& c) {
+  const std::string s = json_line(c);
+  std::fwrite(s.data(), 1, s.size(), out);
+  std::fputc('\n', out);
+  std::fflush(out);
+}
+
+}  // namespace wsdiag::report

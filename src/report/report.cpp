@@ -1,0 +1,45 @@
+// wsdiag — report formats and colour policy (CLI.md `--format`; https://no-color.org).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "wsdiag/report/report.h"
+
+namespace wsdiag::report {
+
+std::optional<Format> parse_format(std::string_view s) noexcept {
+  if (s == "text") return Format::text;
+  if (s == "json") return Format::json;
+  if (s == "jsonl") return Format::jsonl;
+  if (s == "markdown" || s == "md") return Format::markdown;
+  return std::nullopt;
+}
+
+const char* to_string(Format f) noexcept {
+  switch (f) {
+    case Format::text: return "text";
+    case Format::json: return "json";
+    case Format::jsonl: return "jsonl";
+    case Format::markdown: return "markdown";
+  }
+  return "text";
+}
+
+bool use_color(int fd) {
+  if (isatty(fd) == 0) return false;
+  if (const char* no = std::getenv("NO_COLOR"); no != nullptr && *no != '\0') return false;
+  if (const char* term = std::getenv("TERM"); term != nullptr && std::strcmp(term, "dumb") == 0) {
+    return false;
+  }
+  return true;
+}
+
+std::string verdict_key(const diag::Verdict& v) {
+  if (v.code) return fmt::format("{}", *v.code);
+  if (!v.name.empty()) return v.name;
+  return "unknown";
+}
+
+}  // namespace wsdiag::report

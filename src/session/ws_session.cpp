@@ -1,0 +1,781 @@
+// wsdiag — WebSocket session state machine: handshake handoff (RFC 6455 §4), framing rules (§5.2-
+// §5.5), fragmentation (§5.4), UTF-8 (§5.6, §8.1), ping/pong (§5.5.2-5.5.3), close handshake
+// (§5.5.1, §7). See ws_session.h for the design note.
+#include "wsdiag/session/ws_session.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "wsdiag/http/message.h"
+
+namespace wsdiag::session {
+
+using diag::RuleId;
+using ws::FrameHeader;
+namespace op = ws::opcode;
+
+namespace {
+
+constexpr std::size_t kMaxHeldBytes = 64 * 1024;  // client bytes held while awaiting the response
+constexpr std::size_t kMaxPings = 8;               // outstanding Pings remembered per side
+constexpr std::uint64_t kMaxPlausiblePayload = 1ull << 26;  // for resynchronisation only
+constexpr std::int64_t kPingGraceNs = 1'000'000'000;        // a Pong may take this long
+
+const char* side_name(Dir d) { return d == Dir::c2s ? "client" : "server"; }
+
+double ms_between(PacketRef a, PacketRef b) {
+  return static_cast<double>(b.ts_ns - a.ts_ns) / 1e6;
+}
+
+// Would a frame plausibly start here? Used to regain framing after a gap or when decoding starts
+// mid-stream: the header must be valid for this direction and, if the chunk holds more bytes than
+// the frame, the next header must be valid too.
+bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth = 0) {
+  FrameHeader h;
+  const std::size_t n = ws::decode_frame_header(b, h);
+  if (n == 0) return depth > 0;  // a cut-off second header is fine
+  if (ws::is_reserved_opcode(h.opcode)) return false;
+  if ((h.rsv & 3) != 0 || ((h.rsv & 4) != 0 && !deflate)) return false;
+  if (h.masked != (d == Dir::c2s)) return false;
+  if (ws::is_control_opcode(h.opcode) && (!h.fin || h.payload_len > 125)) return false;
+  if (h.length_not_minimal || h.payload_len > kMaxPlausiblePayload) return false;
+  const std::uint64_t frame_end = n + h.payload_len;
+  if (depth == 0 && frame_end < b.size()) {
+    return plausible_frame_start(b.subspan(static_cast<std::size_t>(frame_end)), d, deflate, 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------------
+// Per-direction state and frame handler
+
+class WsSession::Side : public ws::FrameHandler {
+ public:
+  Side(WsSession& s, Dir d)
+      : s_(s), dir_(d), parser_(*this), head_(s.limits_->http_head_bytes) {}
+
+  void on_frame_header(const FrameHeader& h, PacketRef at) override;
+  void on_frame_payload(const FrameHeader& h, Bytes data, std::uint64_t offset, PacketRef at) override;
+  void on_frame_end(const FrameHeader& h, PacketRef at) override;
+  void on_frame_gap(const FrameHeader& h, std::uint64_t offset, std::uint64_t len, PacketRef at) override;
+
+  void add(RuleId r, PacketRef at, std::string msg) { s_.add_finding(r, diag::side_of(dir_), at, std::move(msg)); }
+
+  struct Ping {
+    std::array<std::uint8_t, 125> data{};
+    std::uint8_t len = 0;
+    PacketRef at;
+  };
+
+  WsSession& s_;
+  Dir dir_;
+  Mode mode = Mode::http;
+  ws::FrameParser parser_;
+  http::HeadCollector head_;
+  diag::DirCounters counters;
+
+  // message in progress
+  bool in_message = false;
+  std::uint8_t msg_opcode = 0;
+  bool msg_compressed = false;
+  bool msg_unverifiable = false;
+  bool msg_utf8_bad = false;
+  std::uint64_t msg_bytes = 0;
+  ws::Utf8Validator utf8;
+  // frame in progress
+  bool frame_in_message = false;  // the frame's payload belongs to the message above
+  std::array<std::uint8_t, 125> ctrl{};
+  std::size_t ctrl_len = 0;
+  bool ctrl_gap = false;
+  // close and ping state
+  bool close_sent = false;
+  PacketRef close_at{};
+  std::array<Ping, kMaxPings> pings{};
+  std::size_t n_pings = 0;
+  std::uint64_t pings_forgotten = 0;  // pushed out of the ring unanswered
+  // capture facts
+  std::uint64_t gap_bytes = 0;
+  std::uint64_t gaps = 0;
+  std::uint64_t snaplen_bytes = 0;
+  PacketRef first_gap{}, first_snaplen{};
+  bool desync_reported = false;
+  bool ended = false;
+  bool start_desynced = false;  // decoding began mid-stream: wait for a plausible frame start
+};
+
+void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
+  ++counters.frames;
+  counters.payload_bytes += h.payload_len;
+  const char* name = ws::opcode_name(h.opcode);
+  const bool deflate = s_.hs_.deflate.enabled;
+  const bool control = ws::is_control_opcode(h.opcode);
+
+  // RFC 6455 §5.1/§5.3: clients mask every frame, servers none.
+  if (dir_ == Dir::c2s && !h.masked) add(RuleId::client_unmasked, at, fmt::format("unmasked {} frame", name));
+  if (dir_ == Dir::s2c && h.masked) add(RuleId::server_masked, at, fmt::format("masked {} frame", name));
+  // §5.2 and RFC 7692 §6: RSV1 only for permessage-deflate, on the first frame of a data message.
+  if ((h.rsv & 3) != 0) {
+    add(RuleId::rsv_bits, at, fmt::format("RSV2/RSV3 set on a {} frame (rsv={})", name, h.rsv));
+  }
+  if ((h.rsv & 4) != 0) {
+    if (!deflate && s_.forced_) {
+      add(RuleId::compressed_unverified, at, "RSV1 set, but the handshake (and so the extensions) was not captured");
+    } else if (!deflate) {
+      add(RuleId::rsv_bits, at, fmt::format("RSV1 set on a {} frame, but no extension was negotiated", name));
+    } else if (control || h.opcode == op::continuation) {
+      add(RuleId::rsv_bits, at,
+          fmt::format("RSV1 set on a {} frame: permessage-deflate allows it only on the first frame of a "
+                      "data message",
+                      name));
+    }
+  }
+  if (ws::is_reserved_opcode(h.opcode)) add(RuleId::reserved_opcode, at, fmt::format("reserved opcode 0x{:X}", h.opcode));
+  if (h.length_not_minimal) {
+    add(RuleId::length_not_minimal, at,
+        fmt::format("payload length {} sent in a {}-bit field", h.payload_len, h.len_field_bytes * 8));
+  }
+  if (h.length_msb_set) add(RuleId::length_msb, at, "64-bit payload length with its most significant bit set");
+
+  frame_in_message = false;
+  if (control) {
+    ctrl_len = 0;
+    ctrl_gap = false;
+    if (h.payload_len > 125) {
+      add(RuleId::control_too_long, at, fmt::format("{} frame with a {}-byte payload", name, h.payload_len));
+    }
+    if (!h.fin) add(RuleId::control_fragmented, at, fmt::format("{} frame without FIN", name));
+    return;
+  }
+  if (ws::is_reserved_opcode(h.opcode)) return;
+
+  // A data frame.
+  if (close_sent) {
+    add(RuleId::data_after_close, at, fmt::format("{} frame after its own Close (packet {})", name, close_at.index));
+  } else if (s_.side_[static_cast<int>(other(dir_))]->close_sent) {
+    add(RuleId::frame_after_close_received, at, fmt::format("{} frame after receiving a Close", name));
+  }
+  if (h.opcode == op::continuation) {
+    if (!in_message) {
+      add(RuleId::unexpected_continuation, at, "continuation frame with no fragmented message in progress");
+      return;
+    }
+  } else {
+    if (in_message) {
+      add(RuleId::expected_continuation, at,
+          fmt::format("new {} frame while a fragmented {} message is in progress", name,
+                      ws::opcode_name(msg_opcode)));
+    }
+    in_message = true;
+    msg_opcode = h.opcode;
+    msg_compressed = deflate && (h.rsv & 4) != 0;
+    msg_unverifiable = s_.forced_ && (h.rsv & 4) != 0;
+    msg_utf8_bad = false;
+    msg_bytes = 0;
+    utf8.reset();
+    if (msg_compressed) ++counters.compressed_messages;
+  }
+  frame_in_message = true;
+}
+
+void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::uint64_t offset, PacketRef at) {
+  if (ws::is_control_opcode(h.opcode)) {
+    if (offset < ctrl.size()) {
+      const std::size_t n = std::min<std::size_t>(data.size(), ctrl.size() - static_cast<std::size_t>(offset));
+      std::memcpy(ctrl.data() + offset, data.data(), n);
+      ctrl_len = std::max<std::size_t>(ctrl_len, static_cast<std::size_t>(offset) + n);
+    }
+    return;
+  }
+  if (!frame_in_message) return;
+  msg_bytes += data.size();
+  // Text is validated as it arrives, failing at the first bad byte (§8.1). Compressed text waits
+  // for the inflater.
+  if (msg_opcode == op::text && !msg_compressed && !msg_unverifiable && !msg_utf8_bad) {
+    if (!utf8.feed(data)) {
+      msg_utf8_bad = true;
+      add(RuleId::invalid_utf8, at,
+          fmt::format("text message {} has invalid UTF-8 at byte {}", counters.messages + 1, utf8.error_offset()));
+    }
+  }
+}
+
+void WsSession::Side::on_frame_gap(const FrameHeader& h, std::uint64_t, std::uint64_t, PacketRef) {
+  if (ws::is_control_opcode(h.opcode)) {
+    ctrl_gap = true;
+  } else if (frame_in_message) {
+    msg_unverifiable = true;
+  }
+}
+
+void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
+  const Bytes ctrl_payload(ctrl.data(), std::min<std::size_t>(ctrl_len, ctrl.size()));
+  const bool close_known = h.opcode == op::close && !ctrl_gap;
+  const auto cp = ws::parse_close_payload(close_known ? ctrl_payload : Bytes{});
+  s_.frame_done(dir_, h, at, close_known ? &cp : nullptr);
+
+  if (close_known) {
+    if (cp.malformed) add(RuleId::close_payload_1, at, "Close frame with a 1-byte payload");
+    if (cp.has_code) {
+      if (!diag::close_code_valid_on_wire(cp.code)) {
+        add(RuleId::close_code_invalid, at, fmt::format("Close with code {}", cp.code));
+      }
+      if (!ws::is_valid_utf8(cp.reason)) add(RuleId::close_reason_utf8, at, "Close reason is not valid UTF-8");
+    }
+    auto& cs = s_.close_;
+    const auto me = diag::side_of(dir_);
+    if (!cs.seen) {
+      cs.seen = true;
+      cs.initiator = me;
+      if (cp.has_code) cs.code = cp.code;
+      cs.reason.assign(cp.reason.begin(), cp.reason.end());
+      cs.at = at;
+    } else if (!cs.echoed && cs.initiator != me && !close_sent) {
+      cs.echoed = true;
+      if (cp.has_code) cs.echo_code = cp.code;
+      cs.echo_at = at;
+      if (cs.code && cp.has_code && *cs.code != cp.code) {
+        add(RuleId::close_echo_mismatch, at, fmt::format("answered Close {} with Close {}", *cs.code, cp.code));
+      }
+    }
+    if (!close_sent) {
+      close_sent = true;
+      close_at = at;
+    }
+  } else if (h.opcode == op::ping) {
+    ++counters.pings;
+    if (n_pings == pings.size()) {
+      std::move(pings.begin() + 1, pings.end(), pings.begin());
+      --n_pings;
+      ++pings_forgotten;
+    }
+    auto& p = pings[n_pings++];
+    p.len = static_cast<std::uint8_t>(ctrl_payload.size());
+    std::copy(ctrl_payload.begin(), ctrl_payload.end(), p.data.begin());
+    p.at = at;
+  } else if (h.opcode == op::pong) {
+    ++counters.pongs;
+    // A Pong answers the Ping with the same payload, and with it every older one (§5.5.3 lets a
+    // side answer only the most recent). An unsolicited Pong (no Ping outstanding) is a heartbeat.
+    auto& peer = *s_.side_[static_cast<int>(other(dir_))];
+    std::size_t match = peer.n_pings;
+    for (std::size_t i = peer.n_pings; i-- > 0;) {
+      const auto& p = peer.pings[i];
+      if (p.len == ctrl_payload.size() && std::equal(ctrl_payload.begin(), ctrl_payload.end(), p.data.begin())) {
+        match = i;
+        break;
+      }
+    }
+    if (match < peer.n_pings) {
+      std::move(peer.pings.begin() + static_cast<std::ptrdiff_t>(match + 1),
+                peer.pings.begin() + static_cast<std::ptrdiff_t>(peer.n_pings), peer.pings.begin());
+      peer.n_pings -= match + 1;
+    } else if (peer.n_pings > 0 && !ctrl_gap) {
+      add(RuleId::pong_mismatch, at,
+          fmt::format("Pong payload ({} bytes) matches no outstanding Ping (last Ping at packet {})",
+                      ctrl_payload.size(), peer.pings[peer.n_pings - 1].at.index));
+    }
+  }
+
+
+  if (frame_in_message && h.fin) {
+    ++counters.messages;
+    counters.message_bytes += msg_bytes;
+    counters.max_message = std::max(counters.max_message, msg_bytes);
+    if (msg_opcode == op::text && !msg_compressed && !msg_unverifiable && !msg_utf8_bad && !utf8.finish()) {
+      msg_utf8_bad = true;
+      add(RuleId::invalid_utf8, at,
+          fmt::format("text message {} ends inside a UTF-8 sequence", counters.messages));
+    }
+    in_message = false;
+  }
+  frame_in_message = false;
+}
+
+// -----------------------------------------------------------------------------------------------
+// WsSession
+
+WsSession::WsSession(const flow::Connection& conn, const Limits& limits, const SessionOptions& opt)
+    : limits_(&limits), opt_(opt), conn_id_(conn.id()) {
+  side_[0] = std::make_unique<Side>(*this, Dir::c2s);
+  side_[1] = std::make_unique<Side>(*this, Dir::s2c);
+  if (opt_.ws_port != 0 && (conn.server().port == opt_.ws_port || conn.client().port == opt_.ws_port)) {
+    forced_ = true;  // confirmed (or dropped) once the first bytes show whether there is a handshake
+  }
+}
+
+WsSession::~WsSession() = default;
+
+void WsSession::add_finding(RuleId rule, diag::Side side, PacketRef at, std::string message) {
+  for (auto& f : findings_) {
+    if (f.rule == rule && f.side == side) {
+      ++f.count;
+      return;
+    }
+  }
+  findings_.push_back(diag::Finding{rule, side, at, std::move(message), 1});
+}
+
+void WsSession::frame_done(Dir d, const FrameHeader& h, PacketRef at, const ws::ClosePayload* close) {
+  if (opt_.frames == nullptr) return;
+  FrameRecord rec;
+  rec.at = at;
+  rec.conn = conn_id_;
+  rec.dir = d;
+  rec.fin = h.fin;
+  rec.rsv = h.rsv;
+  rec.opcode = h.opcode;
+  rec.masked = h.masked;
+  rec.payload_len = h.payload_len;
+  if (close != nullptr && close->has_code) {
+    rec.close_code = close->code;
+    rec.close_reason.assign(close->reason.begin(), close->reason.end());
+  }
+  opt_.frames->on_frame(rec);
+}
+
+void WsSession::start_ws(Dir d, PacketRef) {
+  auto& s = *side_[static_cast<int>(d)];
+  s.mode = Mode::ws;
+}
+
+void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
+  auto& s = *side_[static_cast<int>(d)];
+  if (bytes.empty()) return;
+  if (s.start_desynced || s.parser_.desynced()) {
+    // Regain framing only where a frame plausibly starts (a TCP segment often begins one).
+    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled)) return;
+    s.start_desynced = false;
+    if (s.parser_.desynced()) s.parser_.resync();
+    s.in_message = false;
+  }
+  s.parser_.feed(bytes, at);
+}
+
+void WsSession::on_request_head(PacketRef at) {
+  auto& c = *side_[0];
+  auto req = http::parse_request(c.head_.head());
+  const bool upgrade = req && (req->headers.has_token("Upgrade", "websocket") || req->headers.has("Sec-WebSocket-Key"));
+  if (!upgrade) {
+    // Plain HTTP (or not HTTP at all): not a WebSocket connection.
+    c.mode = Mode::other;
+    side_[1]->mode = Mode::other;
+    return;
+  }
+  websocket_ = true;
+  forced_ = false;
+  request_at_ = at;
+  hs_.request = std::move(*req);
+  http::validate(hs_);
+  c.mode = hs_.switched() ? Mode::ws : Mode::wait;
+}
+
+void WsSession::on_response_head(PacketRef at, Bytes rest) {
+  auto& s = *side_[1];
+  auto resp = http::parse_response(s.head_.head());
+  if (!resp) {
+    s.mode = Mode::other;
+    return;
+  }
+  if (!hs_.request) {
+    // The request was not captured: a 101 to a websocket upgrade still tells us what follows.
+    if (resp->status != 101 || !resp->headers.has_token("Upgrade", "websocket")) {
+      if (resp->status / 100 != 1) s.mode = Mode::other;
+      else s.head_.reset();
+      if (s.mode == Mode::other) return;
+      on_data(Dir::s2c, rest, at);
+      return;
+    }
+    websocket_ = true;
+    forced_ = false;
+  }
+  const bool final = hs_.add_response(std::move(*resp));
+  if (!final) {  // 1xx interim response: the real one follows
+    s.head_.reset();
+    on_data(Dir::s2c, rest, at);
+    return;
+  }
+  response_at_ = at;
+  http::validate(hs_);
+  auto& c = *side_[0];
+  if (!hs_.switched()) {
+    s.mode = Mode::other;
+    c.mode = Mode::other;
+    held_.clear();
+    held_marks_.clear();
+    return;
+  }
+  start_ws(Dir::s2c, at);
+  feed_ws(Dir::s2c, rest, at);
+  if (c.mode == Mode::wait) {
+    start_ws(Dir::c2s, at);
+    if (!held_.empty()) {
+      add_finding(RuleId::data_before_101, diag::Side::client, held_marks_.front().second,
+                  fmt::format("{} bytes sent before the server's response (packet {})", held_.size() + held_dropped_,
+                              at.index));
+      for (std::size_t i = 0; i < held_marks_.size(); ++i) {
+        const std::size_t from = held_marks_[i].first;
+        const std::size_t to = i + 1 < held_marks_.size() ? held_marks_[i + 1].first : held_.size();
+        feed_ws(Dir::c2s, Bytes(held_).subspan(from, to - from), held_marks_[i].second);
+      }
+      if (held_dropped_ > 0) c.parser_.gap(held_dropped_, at);
+    }
+    held_.clear();
+    held_.shrink_to_fit();
+    held_marks_.clear();
+  } else if (c.mode == Mode::http) {
+    // No request captured: the client's bytes are frames from the next byte on.
+    c.mode = Mode::ws;
+    c.start_desynced = true;
+  }
+}
+
+void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
+  auto& s = *side_[static_cast<int>(d)];
+  switch (s.mode) {
+    case Mode::http: {
+      if (bytes.empty()) return;
+      std::size_t consumed = 0;
+      const auto st = s.head_.feed(bytes, consumed);
+      if (st == http::HeadCollector::State::collecting) return;
+      if (st == http::HeadCollector::State::complete) {
+        const Bytes rest = bytes.subspan(consumed);
+        if (d == Dir::c2s) {
+          on_request_head(at);
+          if (!rest.empty()) on_data(d, rest, at);
+        } else {
+          on_response_head(at, rest);
+        }
+        return;
+      }
+      if (st == http::HeadCollector::State::too_large) {
+        if (websocket_ || d == Dir::s2c) {
+          add_finding(RuleId::http_head_too_large, diag::side_of(d), at,
+                      fmt::format("HTTP head longer than {} bytes", s.head_.max_bytes()));
+        }
+        s.mode = Mode::other;
+        return;
+      }
+      // Not HTTP.
+      if (forced_) {
+        // --ws-port: frames from the start, handshake not captured.
+        websocket_ = true;
+        for (auto& side : side_) {
+          if (side->mode == Mode::http) {
+            side->mode = Mode::ws;
+            side->start_desynced = true;
+          }
+        }
+        feed_ws(d, bytes, at);
+        return;
+      }
+      if (d == Dir::c2s && hs_.switched()) {
+        s.mode = Mode::ws;
+        s.start_desynced = true;
+        feed_ws(d, bytes, at);
+        return;
+      }
+      s.mode = Mode::other;
+      return;
+    }
+    case Mode::wait: {
+      if (held_.size() + bytes.size() > kMaxHeldBytes) {
+        held_dropped_ += bytes.size();
+        return;
+      }
+      held_marks_.emplace_back(held_.size(), at);
+      held_.insert(held_.end(), bytes.begin(), bytes.end());
+      return;
+    }
+    case Mode::ws:
+      feed_ws(d, bytes, at);
+      return;
+    case Mode::other:
+      return;
+  }
+}
+
+void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, PacketRef at) {
+  auto& s = *side_[static_cast<int>(d)];
+  if (why == reassembly::GapReason::snaplen) {
+    if (s.snaplen_bytes == 0) s.first_snaplen = at;
+    s.snaplen_bytes += len;
+  } else {
+    if (s.gaps == 0) s.first_gap = at;
+    ++s.gaps;
+    s.gap_bytes += len;
+  }
+  s.counters.gap_bytes += len;
+  switch (s.mode) {
+    case Mode::ws:
+      if (s.start_desynced) return;
+      s.parser_.gap(len, at);
+      if (s.parser_.desynced() && !s.desync_reported) {
+        s.desync_reported = true;
+        add_finding(RuleId::ws_desync, diag::side_of(d), at,
+                    fmt::format("{} bytes missing inside a frame header: framing lost, resumed at the next "
+                                "plausible frame start",
+                                len));
+      }
+      return;
+    case Mode::wait:
+      held_dropped_ += len;
+      return;
+    case Mode::http:
+      // A hole in the handshake: what follows cannot be parsed as HTTP.
+      if (websocket_ && d == Dir::s2c) {
+        s.mode = Mode::ws;  // assume the response switched; frames resync at a plausible start
+        s.start_desynced = true;
+      } else {
+        s.mode = Mode::other;
+      }
+      return;
+    case Mode::other:
+      return;
+  }
+}
+
+void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
+  auto& s = *side_[static_cast<int>(d)];
+  s.ended = true;
+  if (s.mode == Mode::ws && !s.start_desynced && !s.parser_.desynced() && s.parser_.mid_frame()) {
+    if (s.parser_.in_payload()) {
+      const auto& h = s.parser_.current_header();
+      add_finding(RuleId::capture_ended_mid_frame, diag::side_of(d), at,
+                  fmt::format("the {}'s last {} frame is incomplete: {} of {} payload bytes never arrived", side_name(d),
+                              ws::opcode_name(h.opcode), s.parser_.payload_remaining(), h.payload_len));
+    } else {
+      add_finding(RuleId::capture_ended_mid_frame, diag::side_of(d), at,
+                  fmt::format("the {}'s stream ends inside a frame header ({} bytes)", side_name(d),
+                              s.parser_.header_bytes_pending()));
+    }
+  }
+}
+
+void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSummary& s) {
+  auto& t = s.tcp_end;
+  const auto& ce = c.endpoint(Dir::c2s);
+  const auto& se = c.endpoint(Dir::s2c);
+  t.client_fin = ce.fin;
+  t.server_fin = se.fin;
+  t.client_rst = ce.rst;
+  t.server_rst = se.rst;
+  t.client_fin_at = ce.first_fin;
+  t.server_fin_at = se.first_fin;
+  t.client_rst_at = ce.first_rst;
+  t.server_rst_at = se.first_rst;
+  auto first_of = [](bool a, PacketRef pa, bool b, PacketRef pb, diag::Side& by, PacketRef& at) {
+    if (a && (!b || pa.index <= pb.index)) {
+      by = diag::Side::client;
+      at = pa;
+    } else {
+      by = diag::Side::server;
+      at = pb;
+    }
+  };
+  if (ce.rst || se.rst) {
+    t.how = diag::TcpEndHow::rst;
+    first_of(ce.rst, ce.first_rst, se.rst, se.first_rst, t.by, t.at);
+  } else if (ce.fin || se.fin) {
+    t.how = diag::TcpEndHow::fin;
+    first_of(ce.fin, ce.first_fin, se.fin, se.first_fin, t.by, t.at);
+  } else {
+    t.how = diag::TcpEndHow::open;
+    t.by = diag::Side::none;
+    t.at = c.last_packet();
+  }
+  // Idle time: from the last payload either side sent before the ending packet.
+  PacketRef last_data{};
+  for (const auto* ep : {&ce, &se}) {
+    if (ep->last_payload.index != 0 && ep->last_payload.index < t.at.index &&
+        ep->last_payload.index > last_data.index) {
+      last_data = ep->last_payload;
+    }
+  }
+  if (t.how != diag::TcpEndHow::open) {
+    const PacketRef from = last_data.index != 0 ? last_data : c.first_packet();
+    t.idle_before_ms = ms_between(from, t.at);
+  } else if (last_data.index != 0 || c.last_packet().index != 0) {
+    const PacketRef from = std::max(ce.last_payload.index, se.last_payload.index) == ce.last_payload.index
+                               ? ce.last_payload
+                               : se.last_payload;
+    if (from.index != 0) t.idle_before_ms = ms_between(from, c.last_packet());
+  }
+}
+
+diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
+  diag::ConnectionSummary s;
+  s.id = c.id();
+  s.client = c.client().to_string();
+  s.server = c.server().to_string();
+  s.websocket = websocket_;
+  s.handshake_captured = !(forced_ && websocket_);
+  s.tcp_handshake_seen = c.handshake_seen();
+  s.history = c.history();
+  s.first = c.first_packet();
+  s.last = c.last_packet();
+  s.packets = c.packets();
+  s.c2s = side_[0]->counters;
+  s.s2c = side_[1]->counters;
+  finish_tcp_facts(c, s);
+  if (!websocket_) return s;
+
+  // Handshake facts.
+  auto& h = s.handshake;
+  h.request_seen = hs_.request.has_value();
+  h.response_seen = hs_.response.has_value();
+  if (hs_.response) h.status = hs_.status;
+  h.reason_phrase = hs_.reason;
+  h.ok = hs_.ok();
+  if (hs_.request) h.method = hs_.request->method;
+  h.path = hs_.path;
+  h.host = hs_.host;
+  h.origin = hs_.origin;
+  h.user_agent = hs_.user_agent;
+  h.server_software = hs_.server;
+  for (const auto& p : hs_.subprotocols_offered) {
+    if (!h.subprotocols_offered.empty()) h.subprotocols_offered += ", ";
+    h.subprotocols_offered += p;
+  }
+  h.subprotocol = hs_.subprotocol;
+  h.extensions_offered = hs_.extensions_offered;
+  h.extensions = hs_.extensions_accepted;
+  h.deflate = hs_.deflate.enabled;
+  h.request_at = request_at_;
+  h.response_at = response_at_;
+  for (const auto& p : hs_.problems) {
+    const auto rule = diag::rule_by_name(p.id());
+    if (!rule) continue;
+    if (std::find(h.problems.begin(), h.problems.end(), *rule) == h.problems.end()) h.problems.push_back(*rule);
+    add_finding(*rule, diag::side_of(p.side), p.side == Dir::c2s ? request_at_ : response_at_, p.message);
+  }
+
+  s.close = close_;
+  const auto& t = s.tcp_end;
+  const bool tcp_ended = t.how != diag::TcpEndHow::open;
+  const char* end_by = t.by == diag::Side::client ? "client" : "server";
+
+  if (!s.handshake_captured) {
+    add_finding(RuleId::capture_started_midstream, diag::Side::none, c.first_packet(),
+                "the WebSocket handshake was not captured: subprotocol, extensions (permessage-deflate) and the "
+                "Sec-WebSocket-Accept check cannot be verified");
+  }
+  if (h.request_seen && !h.response_seen && tcp_ended) {
+    add_finding(RuleId::no_response, diag::Side::server, t.at,
+                fmt::format("no response to the Upgrade request (packet {}) before the {} ended the connection",
+                            request_at_.index, end_by));
+  }
+  // How TCP ended, relative to the close handshake.
+  if (t.how == diag::TcpEndHow::rst) {
+    std::string when;
+    if (!close_.seen) {
+      when = "with no Close frame sent by either side";
+    } else if (close_.echoed && t.at.index > close_.echo_at.index) {
+      when = "after the close handshake completed";
+    } else if (t.at.index > close_.at.index) {
+      when = "during the close handshake (the Close was not answered yet)";
+    } else {
+      when = "before any Close frame";
+    }
+    add_finding(RuleId::rst, t.by, t.at, fmt::format("the {} reset the connection {}", end_by, when));
+  }
+  if (!close_.seen && (t.client_fin || t.server_fin) && h.response_seen && hs_.switched()) {
+    const bool cf = t.client_fin && (!t.server_fin || t.client_fin_at.index <= t.server_fin_at.index);
+    const auto side = cf ? diag::Side::client : diag::Side::server;
+    const PacketRef at = cf ? t.client_fin_at : t.server_fin_at;
+    add_finding(RuleId::fin_without_close, side, at,
+                fmt::format("the {} closed TCP (FIN) without sending a Close frame", cf ? "client" : "server"));
+  }
+  if (close_.seen && !close_.echoed && tcp_ended) {
+    const auto peer = close_.initiator == diag::Side::client ? diag::Side::server : diag::Side::client;
+    add_finding(RuleId::close_not_echoed, peer, t.at,
+                fmt::format("the {} never answered the {}'s Close (packet {}); TCP ended by {} from the {} {:.0f} ms "
+                            "later",
+                            diag::to_string(peer), diag::to_string(close_.initiator), close_.at.index,
+                            t.how == diag::TcpEndHow::rst ? "RST" : "FIN", end_by, ms_between(close_.at, t.at)));
+  }
+  if (close_.seen && close_.echoed && tcp_ended) {
+    // §7.1.1: the server should close the TCP connection first.
+    const bool client_first_fin = t.client_fin && (!t.server_fin || t.client_fin_at.index < t.server_fin_at.index);
+    const bool client_first_rst = t.how == diag::TcpEndHow::rst && t.by == diag::Side::client &&
+                                  (!t.server_fin || t.client_rst_at.index < t.server_fin_at.index);
+    if (client_first_fin || client_first_rst) {
+      add_finding(RuleId::client_closed_tcp_first, diag::Side::client, t.at,
+                  "after the close handshake the client closed TCP before the server did");
+    }
+  }
+  if (!tcp_ended) {
+    add_finding(RuleId::open_at_end, diag::Side::none, c.last_packet(), "the connection was still open when the capture ended");
+  }
+  // Pings never answered.
+  for (int i = 0; i < 2; ++i) {
+    const auto& sd = *side_[i];
+    if (sd.n_pings == 0 && sd.pings_forgotten == 0) continue;
+    const PacketRef end_at = tcp_ended ? t.at : c.last_packet();
+    std::size_t stale = 0;
+    PacketRef first{};
+    for (std::size_t k = 0; k < sd.n_pings; ++k) {
+      if (end_at.ts_ns - sd.pings[k].at.ts_ns >= kPingGraceNs) {
+        if (stale == 0) first = sd.pings[k].at;
+        ++stale;
+      }
+    }
+    if (stale + sd.pings_forgotten == 0) continue;
+    const Dir d = static_cast<Dir>(i);
+    add_finding(RuleId::ping_unanswered, diag::side_of(other(d)), first.index != 0 ? first : end_at,
+                fmt::format("{} Ping(s) from the {} never answered by a Pong{}", stale + sd.pings_forgotten,
+                            side_name(d),
+                            first.index != 0 ? fmt::format(" (first unanswered at packet {}, {:.1f} s before the end)",
+                                                           first.index, ms_between(first, end_at) / 1000.0)
+                                             : std::string()));
+  }
+  // Capture problems.
+  for (int i = 0; i < 2; ++i) {
+    const auto& sd = *side_[i];
+    const Dir d = static_cast<Dir>(i);
+    if (sd.gap_bytes > 0) {
+      add_finding(RuleId::capture_gap, diag::side_of(d), sd.first_gap,
+                  fmt::format("{} bytes from the {} missing from the capture in {} gap(s)", sd.gap_bytes, side_name(d),
+                              sd.gaps));
+    }
+    if (sd.snaplen_bytes > 0) {
+      add_finding(RuleId::snaplen_truncated, diag::side_of(d), sd.first_snaplen,
+                  fmt::format("{} payload bytes from the {} cut off by the capture's snaplen", sd.snaplen_bytes,
+                              side_name(d)));
+    }
+    if (c.stream(d).stats().limit_hits > 0) {
+      add_finding(RuleId::limit_ooo_buffer, diag::side_of(d), c.last_packet(),
+                  fmt::format("out-of-order buffer limit reached {} time(s) for the {}'s stream",
+                              c.stream(d).stats().limit_hits, side_name(d)));
+    }
+  }
+  if (c.end_reason() == reassembly::EndReason::evicted) {
+    add_finding(RuleId::conn_evicted, diag::Side::none, c.last_packet(),
+                "the connection table was full: tracking of this connection stopped early");
+  } else if (c.end_reason() == reassembly::EndReason::idle_timeout) {
+    add_finding(RuleId::idle_timeout, diag::Side::none, c.last_packet(), "idle past the timeout: reported and evicted");
+  }
+  std::stable_sort(findings_.begin(), findings_.end(),
+                   [](const diag::Finding& a, const diag::Finding& b) { return a.at.index < b.at.index; });
+  s.findings = std::move(findings_);
+  findings_.clear();
+  return s;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Analyzer
+
+std::unique_ptr<reassembly::StreamSink> Analyzer::on_open(flow::Connection& c) {
+  return std::make_unique<WsSession>(c, limits_, opt_);
+}
+
+void Analyzer::on_close(flow::Connection& c) {
+  auto* session = static_cast<WsSession*>(c.sink());
+  if (session == nullptr) return;
+  out_->on_connection(session->summarize(c));
+}
+
+}  // namespace wsdiag::session

@@ -1,0 +1,82 @@
+// wsdiag — incremental UTF-8 validation, RFC 3629 §4 (see the table in wsdiag/ws/utf8.h).
+#include "wsdiag/ws/utf8.h"
+
+#include <cstring>
+
+namespace wsdiag::ws {
+
+namespace {
+
+constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+
+/// What a lead byte asks for: continuation count and the allowed range of the first continuation
+/// byte (the narrowed ranges reject overlongs, surrogates and code points above U+10FFFF).
+struct Lead {
+  std::uint8_t need;  // 0xFF = never valid as a lead byte
+  std::uint8_t lo;
+  std::uint8_t hi;
+};
+
+constexpr Lead lead_info(std::uint8_t b) noexcept {
+  if (b >= 0xC2 && b <= 0xDF) return {1, 0x80, 0xBF};
+  if (b == 0xE0) return {2, 0xA0, 0xBF};
+  if (b == 0xED) return {2, 0x80, 0x9F};
+  if (b >= 0xE1 && b <= 0xEF) return {2, 0x80, 0xBF};
+  if (b == 0xF0) return {3, 0x90, 0xBF};
+  if (b >= 0xF1 && b <= 0xF3) return {3, 0x80, 0xBF};
+  if (b == 0xF4) return {3, 0x80, 0x8F};
+  return {0xFF, 0, 0};  // 80..BF (lone continuation), C0, C1, F5..FF
+}
+
+}  // namespace
+
+bool Utf8Validator::fail_at(std::uint64_t offset) noexcept {
+  failed_ = true;
+  error_offset_ = offset;
+  consumed_ = offset;
+  return false;
+}
+
+bool Utf8Validator::feed(Bytes chunk) noexcept {
+  if (failed_) return false;
+  const std::uint8_t* p = chunk.data();
+  const std::size_t n = chunk.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (need_ == 0) {
+      // ASCII fast path: 8 bytes at a time while no byte has its high bit set.
+      while (n - i >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, sizeof w);
+        if ((w & kHighBits) != 0) break;
+        i += 8;
+      }
+      while (i < n && p[i] < 0x80) ++i;
+      if (i == n) break;
+      const Lead l = lead_info(p[i]);
+      if (l.need == 0xFF) return fail_at(consumed_ + i);
+      seq_start_ = consumed_ + i;
+      need_ = l.need;
+      lo_ = l.lo;
+      hi_ = l.hi;
+      ++i;
+    } else {
+      const std::uint8_t b = p[i];
+      if (b < lo_ || b > hi_) return fail_at(consumed_ + i);
+      lo_ = 0x80;
+      hi_ = 0xBF;
+      --need_;
+      ++i;
+    }
+  }
+  consumed_ += n;
+  return true;
+}
+
+bool is_valid_utf8(Bytes text) noexcept {
+  Utf8Validator v;
+  v.feed(text);
+  return v.finish();
+}
+
+}  // namespace wsdiag::ws

@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+
+#include "unit/report/report_fixture.h"
+#include "wsdiag/report/text_util.h"
+
+using namespace report_test;
+using wsdiag::report::TextOptions;
+
+namespace {
+
+std::string text(const wsdiag::report::Report& r, bool color, bool detail = false) {
+  TextOptions o;
+  o.color = color;
+  o.detail = detail;
+  return capture_output([&](std::FILE* f) { wsdiag::report::write_text(f, r, o); });
+}
+
+}  // namespace
+
+TEST_CASE("text: no ESC byte without colour, even from hostile wire strings", "[report]") {
+  auto r = sample_report();
+  r.connections[0].summary.close.reason = "\x1b]0;pwned\x07\x1b[2J";
+  r.connections[0].summary.handshake.path = "/\x1b[31mred";
+  r.connections[0].summary.handshake.user_agent = "ua\xc2\x9b" "31m";  // C1 CSI
+  for (const bool detail : {false, true}) {
+    const std::string out = text(r, false, detail);
+    CHECK(out.find('\x1b') == std::string::npos);
+    CHECK(out.find("\xc2\x9b") == std::string::npos);
+    CHECK(out.find("\\x1b]0;pwned\\x07") != std::string::npos);
+  }
+  const std::string one = wsdiag::report::format_connection_text(r.connections[0], TextOptions{});
+  CHECK(one.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("text: colour on uses ANSI sequences, hostile ones still escaped", "[report]") {
+  auto r = sample_report();
+  r.connections[0].summary.close.reason = "\x1b[2J";
+  const std::string out = text(r, true);
+  CHECK(out.find("\x1b[1;31m") != std::string::npos);  // error in red
+  CHECK(out.find("\x1b[1;33m") != std::string::npos);  // warning in yellow
+  CHECK(out.find("\x1b[0m") != std::string::npos);
+  CHECK(out.find("\x1b[2J") == std::string::npos);
+  CHECK(out.find("\\x1b[2J") != std::string::npos);
+}
+
+TEST_CASE("text: summary table and connection blocks carry the evidence", "[report]") {
+  const std::string out = text(sample_report(), false);
+  // verdict table: one row per (verdict, severity)
+  CHECK(out.find("1000 Normal Closure") != std::string::npos);
+  CHECK(out.find("handshake failed") != std::string::npos);
+  // connection header
+  CHECK(out.find("#1  10.0.0.1:51234 -> 10.0.0.2:8080  1000 Normal Closure  [error]") !=
+        std::string::npos);
+  CHECK(out.find("#2  [2001:db8::1]:40000 -> [2001:db8::2]:443  open  [warning]") !=
+        std::string::npos);
+  // evidence
+  CHECK(out.find("GET /chat?room=1 -> 101 Switching Protocols, accepted") != std::string::npos);
+  CHECK(out.find("subprotocol chat") != std::string::npos);
+  CHECK(out.find("client sent Close 1000") != std::string::npos);
+  CHECK(out.find("bye \\xff\\xfe|`x") != std::string::npos);
+  CHECK(out.find("server echoed 1000 Normal Closure after 12.5 ms") != std::string::npos);
+  CHECK(out.find("FIN from both sides, first by server, packet 35") != std::string::npos);
+  CHECK(out.find("client-unmasked") != std::string::npos);
+  CHECK(out.find("12x") != std::string::npos);
+  CHECK(out.find("RFC 6455 §5.1") != std::string::npos);
+  CHECK(out.find("ShADadFf") != std::string::npos);
+  CHECK(out.find("problems: handshake-rejected") != std::string::npos);
+  CHECK(out.find("3 connections: 2 error, 1 warning") != std::string::npos);
+}
+
+TEST_CASE("text: lines fit in 100 columns", "[report]") {
+  auto r = sample_report();
+  r.connections[0].verdict.cause = std::string(300, 'a') + " " + std::string(40, 'b') +
+                                   " and a long explanation that goes on and on about the cause "
+                                   "of the failure, the proxy, the load balancer, the idle timer";
+  for (const bool detail : {false, true}) {
+    std::istringstream in(text(r, false, detail));
+    std::string line;
+    while (std::getline(in, line)) {
+      INFO(line);
+      CHECK(wsdiag::report::display_width(line) <= 100);
+    }
+  }
+}
+
+TEST_CASE("text: detail adds the timeline and rule explanations", "[report]") {
+  auto r = sample_report();
+  const std::string brief = text(r, false, false);
+  const std::string full = text(r, false, true);
+  CHECK(brief.find("timeline") == std::string::npos);
+  CHECK(full.find("timeline") != std::string::npos);
+  CHECK(full.find("host example.test") != std::string::npos);
+  CHECK(full.find("client FIN at packet 37") != std::string::npos);
+  CHECK(full.find("rules") != std::string::npos);
+  // timeline is in packet order: the request (4) comes before the Close (30)
+  const auto req = full.find("client sent GET /chat?room=1");
+  const auto close = full.find("client sent Close 1000 \"bye");
+  REQUIRE(req != std::string::npos);
+  REQUIRE(close != std::string::npos);
+  CHECK(req < close);
+}
+
+TEST_CASE("text: an empty report says so and hints at --ws-port", "[report]") {
+  wsdiag::report::Report r;
+  r.stats.tcp_connections = 3;
+  const std::string out = text(r, false);
+  CHECK(out.find("No WebSocket connections found.") != std::string::npos);
+  CHECK(out.find("--ws-port") != std::string::npos);
+}
+
+TEST_CASE("use_color is off when the fd is not a terminal", "[report]") {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  CHECK_FALSE(wsdiag::report::use_color(fileno(f)));
+  std::fclose(f);
+}

@@ -1,0 +1,63 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "wsdiag/report/text_util.h"
+
+using namespace wsdiag::report;
+
+TEST_CASE("escape_terminal also escapes C1 and bidi controls", "[report]") {
+  CHECK(escape_terminal("\xc2\x9b" "31m") == "\\u009b31m");
+  CHECK(escape_terminal("abc\xe2\x80\xae" "def") == "abc\\u202edef");
+  CHECK(escape_terminal("\xc2\xa0ok") == "\xc2\xa0ok");  // NBSP is printable
+  CHECK(escape_terminal("\x1b[0m") == "\\x1b[0m");
+}
+
+TEST_CASE("utf8_sequence_length follows RFC 3629", "[report]") {
+  CHECK(utf8_sequence_length("") == 0);
+  CHECK(utf8_sequence_length("a") == 1);
+  CHECK(utf8_sequence_length("\xc3\xa9") == 2);
+  CHECK(utf8_sequence_length("\xc1\xbf") == 0);
+  CHECK(utf8_sequence_length("\xe0\x9f\xbf") == 0);  // overlong
+  CHECK(utf8_sequence_length("\xef\xbf\xbf") == 3);
+  CHECK(utf8_sequence_length("\xf0\x90\x80\x80") == 4);
+  CHECK(utf8_sequence_length("\xf5\x80\x80\x80") == 0);
+}
+
+TEST_CASE("wrap keeps lines within the width", "[report]") {
+  const auto lines = wrap("the quick brown fox jumps over the lazy dog", 4, 20);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "the quick brown");
+  CHECK(lines[1] == "fox jumps over");
+  CHECK(lines[2] == "the lazy dog");
+  const auto split = wrap(std::string(25, 'x'), 0, 20);
+  REQUIRE(split.size() == 2);
+  CHECK(split[0].size() == 20);
+  CHECK(split[1].size() == 5);
+  CHECK(wrap("", 0, 20).empty());
+  const auto para = wrap("one\n\ntwo", 0, 20);
+  CHECK(para == std::vector<std::string>{"one", "", "two"});
+  // multi-byte characters count as one column each
+  const auto accents = wrap("\xc3\xa9\xc3\xa9\xc3\xa9 \xc3\xa9\xc3\xa9", 0, 14);
+  CHECK(accents.size() == 1);
+}
+
+TEST_CASE("display_width skips colour sequences", "[report]") {
+  CHECK(display_width("\x1b[1;31merror\x1b[0m") == 5);
+  CHECK(display_width("\xc2\xa7" "5.1") == 4);
+}
+
+TEST_CASE("human units", "[report]") {
+  CHECK(human_bytes(0) == "0 B");
+  CHECK(human_bytes(1023) == "1023 B");
+  CHECK(human_bytes(1536) == "1.5 KiB");
+  CHECK(human_bytes(3u * 1024 * 1024) == "3.0 MiB");
+  CHECK(human_duration_ms(0.3) == "0.3 ms");
+  CHECK(human_duration_ms(12.5) == "12.5 ms");
+  CHECK(human_duration_ms(250) == "250 ms");
+  CHECK(human_duration_ms(1250) == "1.25 s");
+  CHECK(human_duration_ms(42'000) == "42.0 s");
+  CHECK(human_duration_ms(185'000) == "3 min 05 s");
+  CHECK(human_duration_ms(7'380'000) == "2 h 03 min");
+  CHECK(human_duration_ms(-5) == "-5.0 ms");
+}

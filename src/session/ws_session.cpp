@@ -22,6 +22,10 @@ constexpr std::size_t kMaxHeldBytes = 64 * 1024;  // client bytes held while awa
 constexpr std::size_t kMaxPings = 8;               // outstanding Pings remembered per side
 constexpr std::uint64_t kMaxPlausiblePayload = 1ull << 26;  // for resynchronisation only
 constexpr std::int64_t kPingGraceNs = 1'000'000'000;        // a Pong may take this long
+// Control payloads are kept for the Close code/reason and Ping/Pong matching. Legal ones hold at
+// most 125 bytes; of an oversized one (control-too-long) this much is kept so its reason can be
+// shown, the rest is counted and skipped.
+constexpr std::size_t kMaxControlKept = 4096;
 
 const char* side_name(Dir d) { return d == Dir::c2s ? "client" : "server"; }
 
@@ -88,8 +92,7 @@ class WsSession::Side : public ws::FrameHandler {
   ws::Utf8Validator utf8;
   // frame in progress
   bool frame_in_message = false;  // the frame's payload belongs to the message above
-  std::array<std::uint8_t, 125> ctrl{};
-  std::size_t ctrl_len = 0;
+  std::vector<std::uint8_t> ctrl;  // the current control frame's payload (bounded)
   bool ctrl_gap = false;
   // close and ping state
   bool close_sent = false;
@@ -142,7 +145,8 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
 
   frame_in_message = false;
   if (control) {
-    ctrl_len = 0;
+    ctrl.clear();
+    ctrl.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(h.payload_len, kMaxControlKept)));
     ctrl_gap = false;
     if (h.payload_len > 125) {
       add(RuleId::control_too_long, at, fmt::format("{} frame with a {}-byte payload", name, h.payload_len));
@@ -183,10 +187,10 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
 
 void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::uint64_t offset, PacketRef at) {
   if (ws::is_control_opcode(h.opcode)) {
-    if (offset < ctrl.size()) {
-      const std::size_t n = std::min<std::size_t>(data.size(), ctrl.size() - static_cast<std::size_t>(offset));
-      std::memcpy(ctrl.data() + offset, data.data(), n);
-      ctrl_len = std::max<std::size_t>(ctrl_len, static_cast<std::size_t>(offset) + n);
+    // Pieces arrive in order; after a gap (ctrl_gap) the payload is not used.
+    if (offset == ctrl.size() && ctrl.size() < kMaxControlKept) {
+      const std::size_t n = std::min<std::size_t>(data.size(), kMaxControlKept - ctrl.size());
+      ctrl.insert(ctrl.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     }
     return;
   }
@@ -212,7 +216,7 @@ void WsSession::Side::on_frame_gap(const FrameHeader& h, std::uint64_t, std::uin
 }
 
 void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
-  const Bytes ctrl_payload(ctrl.data(), std::min<std::size_t>(ctrl_len, ctrl.size()));
+  const Bytes ctrl_payload(ctrl);
   const bool close_known = h.opcode == op::close && !ctrl_gap;
   const auto cp = ws::parse_close_payload(close_known ? ctrl_payload : Bytes{});
   s_.frame_done(dir_, h, at, close_known ? &cp : nullptr);
@@ -253,8 +257,9 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
       ++pings_forgotten;
     }
     auto& p = pings[n_pings++];
-    p.len = static_cast<std::uint8_t>(ctrl_payload.size());
-    std::copy(ctrl_payload.begin(), ctrl_payload.end(), p.data.begin());
+    const std::size_t kept = std::min(ctrl_payload.size(), p.data.size());
+    p.len = static_cast<std::uint8_t>(kept);
+    std::copy_n(ctrl_payload.begin(), kept, p.data.begin());
     p.at = at;
   } else if (h.opcode == op::pong) {
     ++counters.pongs;

@@ -52,6 +52,27 @@ bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth = 0) {
   return true;
 }
 
+// Stricter than plausible_frame_start, for recognising WebSocket in a stream whose handshake was
+// not captured: the chunk must hold only whole, valid frames for this direction (up to 32), ending
+// exactly at the chunk's end. Random binary protocols almost never pass this by chance.
+bool looks_like_frames(Bytes b, Dir d) {
+  std::size_t pos = 0;
+  for (int n = 0; n < 32 && pos < b.size(); ++n) {
+    const Bytes rest = b.subspan(pos);
+    if (!plausible_frame_start(rest, d, /*deflate=*/true, 1)) return false;
+    FrameHeader h;
+    const std::size_t hl = ws::decode_frame_header(rest, h);
+    if (hl == 0 || h.payload_len > rest.size() - hl) return false;
+    pos += hl + static_cast<std::size_t>(h.payload_len);
+  }
+  return pos == b.size();
+}
+
+// "HTTP/1.x 101" at the start of a (possibly cut) response head.
+bool starts_with_101(std::string_view head) {
+  return head.size() >= 12 && head.substr(0, 7) == "HTTP/1." && head[8] == ' ' && head.substr(9, 3) == "101";
+}
+
 }  // namespace
 
 // -----------------------------------------------------------------------------------------------
@@ -477,9 +498,22 @@ void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
         feed_ws(d, bytes, at);
         return;
       }
-      if (d == Dir::c2s && hs_.switched()) {
+      if (d == Dir::c2s && (hs_.switched() || snap_switched_)) {
         s.mode = Mode::ws;
         s.start_desynced = true;
+        feed_ws(d, bytes, at);
+        return;
+      }
+      if (!hs_.request && s.head_.bytes_seen() == 0 && looks_like_frames(bytes, d)) {
+        // The handshake was not captured, but these are whole, valid WebSocket frames.
+        websocket_ = true;
+        forced_ = true;
+        for (auto& side : side_) {
+          if (side->mode == Mode::http || side->mode == Mode::other) {
+            side->mode = Mode::ws;
+            side->start_desynced = true;
+          }
+        }
         feed_ws(d, bytes, at);
         return;
       }
@@ -530,6 +564,29 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
       held_dropped_ += len;
       return;
     case Mode::http:
+      if (why == reassembly::GapReason::snaplen && d == Dir::s2c && starts_with_101(s.head_.head())) {
+        // The snaplen cut the response, but its status line says 101: frames follow. The headers
+        // are lost, so the handshake cannot be validated (snaplen-truncated says why).
+        websocket_ = true;
+        snap_switched_ = true;
+        response_at_ = at;
+        s.mode = Mode::ws;
+        s.start_desynced = true;
+        auto& c = *side_[0];
+        if (c.mode == Mode::wait || c.mode == Mode::http || c.mode == Mode::other) {
+          c.mode = Mode::ws;
+          c.start_desynced = true;
+          held_.clear();
+          held_marks_.clear();
+        }
+        return;
+      }
+      if (why == reassembly::GapReason::snaplen && d == Dir::c2s && s.head_.head().substr(0, 4) == "GET ") {
+        // A request cut by the snaplen: wait for the response to tell what it was.
+        request_at_ = at;
+        s.mode = Mode::wait;
+        return;
+      }
       // A hole in the handshake: what follows cannot be parsed as HTTP.
       if (websocket_ && d == Dir::s2c) {
         s.mode = Mode::ws;  // assume the response switched; frames resync at a plausible start
@@ -659,6 +716,11 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   }
 
   s.close = close_;
+  if (snap_switched_ && !hs_.response) {
+    h.status = 101;
+    h.response_seen = true;
+    h.reason_phrase = "(cut by the snaplen)";
+  }
   const auto& t = s.tcp_end;
   const bool tcp_ended = t.how != diag::TcpEndHow::open;
   const char* end_by = t.by == diag::Side::client ? "client" : "server";

@@ -69,7 +69,8 @@ class WsSession : public reassembly::StreamSink {
   SessionOptions opt_;
   std::uint64_t conn_id_;
   bool websocket_ = false;
-  bool forced_ = false;  ///< --ws-port without a captured handshake
+  bool forced_ = false;  ///< --ws-port or recognised frames, without a captured handshake
+  bool snap_switched_ = false;  ///< a 101 status line seen in a response the snaplen cut
   std::unique_ptr<Side> side_[2];
   http::Handshake hs_;
   PacketRef request_at_{}, response_at_{};

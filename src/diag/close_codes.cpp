@@ -20,8 +20,8 @@ constexpr std::array<CloseCodeInfo, 16> kCodes{{
      "The connection did what it was opened for, and one side closed it on purpose.",
      "An explicit close() with the normal code: the user logged out or left, the client finished "
      "its work, or the server ended the session (session expiry, a server-side close(1000)).",
-     "Nothing is wrong at the protocol level. If users did not expect the disconnect, log where "
-     "close() is called on the side that sent it; the reason string, if any, says why.",
+     "The close itself was intended. If users did not expect the disconnect, log where close() "
+     "is called on the side that sent it; the reason string, if any, says why.",
      true},
     {1001, "Going Away",
      "The endpoint is going away: a server shutting down, or a browser leaving the page.",

@@ -88,9 +88,9 @@ constexpr std::array<RuleInfo, kRuleCount> kRules{{
     // ---- Frames (RFC 6455 §5) ----
     {RuleId::client_unmasked, "client-unmasked", S::error, "RFC 6455 §5.1, §5.3",
      "Client frame not masked",
-     "A client-to-server frame had the MASK bit clear; the server must close with 1002. Usually a "
-     "custom client (or server-side framing code reused in a client), or a proxy that re-frames "
-     "traffic.",
+     "A client-to-server frame had the MASK bit clear; the server must close the connection "
+     "(usually with 1002). Typical: a custom client (or server-side framing code reused in a "
+     "client), or a proxy that re-frames traffic.",
      "Use a compliant client library (clients must mask every frame). If a proxy re-originates "
      "WebSocket traffic, check that its client side masks."},
     {RuleId::server_masked, "server-masked", S::error, "RFC 6455 §5.1",

@@ -93,11 +93,23 @@ std::string printable(std::string_view text, std::size_t max = 120) {
   return out;
 }
 
+/// "packet 812, 2024-01-02T03:04:05.123456Z", "packet 812", or "" when the packet is unknown.
+std::string packet_where(const PacketRef& p) {
+  if (p.index == 0) return "";
+  if (p.ts_ns == 0) return fmt::format("packet {}", p.index);
+  return fmt::format("packet {}, {}", p.index, iso8601_utc(p.ts_ns));
+}
+
 /// " (packet 812, 2024-01-02T03:04:05.123456Z)" or "" when the packet is unknown.
 std::string at_packet(const PacketRef& p) {
-  if (p.index == 0) return "";
-  if (p.ts_ns == 0) return fmt::format(" (packet {})", p.index);
-  return fmt::format(" (packet {}, {})", p.index, iso8601_utc(p.ts_ns));
+  const std::string w = packet_where(p);
+  return w.empty() ? w : fmt::format(" ({})", w);
+}
+
+/// "(RST, packet 812, 2024-...)" or "(RST)".
+std::string tagged(std::string_view what, const PacketRef& p) {
+  const std::string w = packet_where(p);
+  return w.empty() ? fmt::format("({})", what) : fmt::format("({}, {})", what, w);
 }
 
 std::optional<double> ms_between(const PacketRef& from, const PacketRef& to) {
@@ -306,8 +318,8 @@ Verdict make_handshake_failed(const ConnectionSummary& s) {
     const bool rst = t.how == TcpEndHow::rst;
     const std::string ended =
         t.by == Side::none
-            ? std::string(rst ? "the connection was reset (RST)" : "the connection was closed (FIN)")
-            : fmt::format("{} {}", the_side(t.by), rst ? "reset it (RST)" : "closed it (FIN)");
+            ? std::string(rst ? "the connection was reset" : "the connection was closed")
+            : fmt::format("{} {}", the_side(t.by), rst ? "reset it" : "closed it");
     v.summary = "handshake failed: no response to the Upgrade request before the connection ended";
     if (t.by != Side::none) {
       v.summary += fmt::format(" ({} sent {})", the_side(t.by), rst ? "RST" : "FIN");
@@ -316,7 +328,7 @@ Verdict make_handshake_failed(const ConnectionSummary& s) {
         "{}{}, but no HTTP response arrived before {}{}. The server or a proxy hung, crashed or "
         "dropped the request (e.g. a proxy without WebSocket support, or a backend that never "
         "accepted it).",
-        req, at_packet(h.request_at), ended, at_packet(t.at));
+        req, at_packet(h.request_at), ended, " " + tagged(rst ? "RST" : "FIN", t.at));
     if (t.by == Side::client) {
       v.cause += " Here the client gave up first: its connect/handshake timeout may be shorter "
                  "than the server's response time.";
@@ -432,7 +444,8 @@ Verdict make_closed(const ConnectionSummary& s) {
   // The reply.
   const std::string peer = peer_of(c.initiator);
   if (c.echoed) {
-    std::string reply = c.echo_code ? fmt::format("Close {}", *c.echo_code) : "an empty Close";
+    std::string reply = c.echo_code ? fmt::format("its own Close ({})", *c.echo_code)
+                                    : std::string("an empty Close");
     if (c.echo_code != c.code) reply += " (a different code, which is allowed)";
     const auto delay = ms_between(c.at, c.echo_at);
     v.cause += fmt::format(" {} answered with {}{}{}.", capitalised(peer), reply,
@@ -450,11 +463,11 @@ Verdict make_closed(const ConnectionSummary& s) {
   const bool after = t.at.index == 0 || c.at.index == 0 || t.at.index >= c.at.index;
   const std::string tcp_who = t.by == Side::none ? std::string("one side") : the_side(t.by);
   if (t.how == TcpEndHow::fin) {
-    v.cause += fmt::format(" {} {}closed TCP (FIN){}.", capitalised(tcp_who),
-                           after ? "then " : "", at_packet(t.at));
+    v.cause += fmt::format(" {} {}closed TCP {}.", capitalised(tcp_who), after ? "then " : "",
+                           tagged("FIN", t.at));
   } else if (t.how == TcpEndHow::rst) {
-    v.cause += fmt::format(" {} {}reset TCP (RST){}, {} the close handshake completed.",
-                           capitalised(tcp_who), after ? "then " : "", at_packet(t.at),
+    v.cause += fmt::format(" {} {}reset TCP {}, {} the close handshake completed.",
+                           capitalised(tcp_who), after ? "then " : "", tagged("RST", t.at),
                            c.echoed ? "after" : "before");
   } else {
     v.cause += " TCP was still open when the capture ended.";
@@ -556,8 +569,8 @@ Verdict make_abnormal(const ConnectionSummary& s) {
   if (ping) v.summary += "; a Ping went unanswered";
 
   // Cause: the evidence first.
-  v.cause = fmt::format("No Close frame was seen in either direction; {} ({}){}", ending, what,
-                        at_packet(t.at));
+  v.cause = fmt::format("No Close frame was seen in either direction; {} {}", ending,
+                        tagged(what, t.at));
   if (idle_ms) {
     v.cause += fmt::format(", {} after the last data", format_duration_ms(*idle_ms));
   }
@@ -845,6 +858,11 @@ Verdict diagnose(const ConnectionSummary& s) {
     if (others > 0) {
       v.summary += fmt::format(" (+{} more finding{})", others, others == 1 ? "" : "s");
     }
+    // The ending's texts say nothing about this finding: add its explanation.
+    const std::string who = top->side == Side::none ? std::string() : the_side(top->side) + ", ";
+    v.cause += fmt::format(" Also found: {} ({}{}{}). {}", r.title, who, r.name,
+                           where_text(*top), r.cause);
+    v.advice += fmt::format(" For {}: {}", r.name, r.advice);
   }
   return v;
 }

@@ -218,8 +218,10 @@ DeflateParams negotiated_deflate(const DeflateElement* offer,
   p.enabled = true;
   p.server_no_context_takeover = response.server_no_context_takeover;
   p.client_no_context_takeover = response.client_no_context_takeover;
-  if (response.server_max_window_bits != 0) p.server_max_window_bits = response.server_max_window_bits;
-  if (response.client_max_window_bits != 0) p.client_max_window_bits = response.client_max_window_bits;
+  if (response.server_max_window_bits != 0)
+    p.server_max_window_bits = response.server_max_window_bits;
+  if (response.client_max_window_bits != 0)
+    p.client_max_window_bits = response.client_max_window_bits;
   if (offer && offer->client_max_window_bits != 0 &&
       offer->client_max_window_bits < p.client_max_window_bits) {
     p.client_max_window_bits = offer->client_max_window_bits;

@@ -1,4 +1,5 @@
-// wsdiag — WebSocket opening handshake checks (RFC 6455 §4.1, §4.2.2, §4.4, §9.1; RFC 7692 §7.1).
+// wsdiag — WebSocket opening handshake checks (RFC 6455 §4.1, §4.2.2, §4.4, §9.1;
+// RFC 7692 §7.1).
 // See handshake.h for the message layout and the rule ids.
 #include "wsdiag/http/handshake.h"
 
@@ -105,10 +106,9 @@ void check_request(Handshake& hs, const HttpRequest& req) {
   }
   if (!h.has_token("Connection", "upgrade")) {
     add(hs, HandshakeRule::upgrade_header, Dir::c2s,
-        h.has("Connection")
-            ? fmt::format("request Connection header \"{}\" has no Upgrade token",
-                          header_or_empty(h, "Connection"))
-            : std::string("request has no Connection header"));
+        h.has("Connection") ? fmt::format("request Connection header \"{}\" has no Upgrade token",
+                                          header_or_empty(h, "Connection"))
+                            : std::string("request has no Connection header"));
   }
 
   // handshake-key (§4.1 item 7; §11.3.1: at most once)
@@ -219,7 +219,8 @@ void check_subprotocol(Handshake& hs, const Headers& h) {
                        hs.subprotocol) == hs.subprotocols_offered.end()) {
     add(hs, HandshakeRule::subprotocol, Dir::s2c,
         fmt::format("server selected subprotocol \"{}\", not one the client offered (\"{}\")",
-                    hs.subprotocol, header_or_empty(hs.request->headers, "Sec-WebSocket-Protocol")));
+                    hs.subprotocol,
+                    header_or_empty(hs.request->headers, "Sec-WebSocket-Protocol")));
   }
 }
 
@@ -353,9 +354,9 @@ void validate(Handshake& hs) {
     const Headers& h = hs.response->headers;
     if (hs.status != 101) {
       add(hs, HandshakeRule::rejected, Dir::s2c,
-          hs.reason.empty() ? fmt::format("server answered {} instead of 101", hs.status)
-                            : fmt::format("server answered {} {} instead of 101", hs.status,
-                                          hs.reason));
+          hs.reason.empty()
+              ? fmt::format("server answered {} instead of 101", hs.status)
+              : fmt::format("server answered {} {} instead of 101", hs.status, hs.reason));
     } else {
       check_upgrade_response(hs, h);
       check_accept(hs, h);

@@ -96,8 +96,7 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 /// "HTTP/1." DIGIT (the grammar allows any DIGIT "." DIGIT; only 1.x uses this syntax)
 std::optional<HttpVersion> parse_version(std::string_view s) noexcept {
-  if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[5] != '1' || s[6] != '.' ||
-      !is_digit(s[7])) {
+  if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[5] != '1' || s[6] != '.' || !is_digit(s[7])) {
     return std::nullopt;
   }
   return HttpVersion{s[5] - '0', s[7] - '0'};

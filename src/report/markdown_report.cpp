@@ -49,7 +49,8 @@ void connection_section(std::string& out, const ConnReport& c) {
   row(out, "verdict code", v.code ? fmt::format("{}", *v.code) : std::string("none"));
   row(out, "caused by", escape_markdown(side_text(v.side)));
   row(out, "handshake", joined(describe_handshake(s, true)));
-  if (s.websocket) {
+  const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;
+  if (s.websocket && traffic) {
     row(out, "client traffic", escape_markdown(describe_direction(s.c2s, true)));
     row(out, "server traffic", escape_markdown(describe_direction(s.s2c, true)));
     row(out, "close", joined(describe_close(s)));

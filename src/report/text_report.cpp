@@ -108,10 +108,10 @@ void findings_table(TextBuilder& b, const diag::ConnectionSummary& s) {
     first = false;
     row += b.paint(fmt::format("{:<7}", diag::to_string(info.severity)),
                    severity_sgr(info.severity));
-    row += fmt::format(" {:<{}} {:<6} {:<{}}", info.name, rule_w, side_text(f.side),
+    row += fmt::format("  {:<{}}  {:<6}  {:<{}}", info.name, rule_w, side_text(f.side),
                        f.at.index == 0 ? std::string("-") : fmt::format("#{}", f.at.index), pkt_w);
     if (counts) {
-      row += fmt::format(" {:>{}}", f.count > 1 ? fmt::format("{}x", f.count) : std::string(),
+      row += fmt::format("  {:>{}}", f.count > 1 ? fmt::format("{}x", f.count) : std::string(),
                          count_w);
     }
     row += "  ";
@@ -163,13 +163,20 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
   if (!v.advice.empty()) b.field("advice", v.advice);
 
   const double dur = static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6;
-  std::string when = fmt::format("{}, lasted {}, {} packet{} (#{}-#{})", iso8601_utc(s.first.ts_ns),
-                                 human_duration_ms(dur), s.packets, s.packets == 1 ? "" : "s",
-                                 s.first.index, s.last.index);
-  if (detail) when += fmt::format(", ended {}", iso8601_utc(s.last.ts_ns));
-  b.field("time", when);
+  const std::string packets = fmt::format("{} packet{} (#{}-#{})", s.packets,
+                                          s.packets == 1 ? "" : "s", s.first.index, s.last.index);
+  if (detail) {
+    b.field("time", {fmt::format("{} to {} ({})", iso8601_utc(s.first.ts_ns),
+                                 iso8601_utc(s.last.ts_ns), human_duration_ms(dur)),
+                     packets});
+  } else {
+    b.field("time", fmt::format("{}, lasted {}, {}", iso8601_utc(s.first.ts_ns),
+                                human_duration_ms(dur), packets));
+  }
   b.field("handshake", describe_handshake(s, detail));
-  if (s.websocket) {
+  // After a failed handshake there is no WebSocket traffic to describe.
+  const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;
+  if (s.websocket && (traffic || detail)) {
     b.field("client", describe_direction(s.c2s, detail));
     b.field("server", describe_direction(s.s2c, detail));
     b.field("close", describe_close(s));

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "wsdiag/http/message.h"
+#include "wsdiag/ws/inflater.h"
 
 namespace wsdiag::session {
 
@@ -78,7 +79,7 @@ bool starts_with_101(std::string_view head) {
 // -----------------------------------------------------------------------------------------------
 // Per-direction state and frame handler
 
-class WsSession::Side : public ws::FrameHandler {
+class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
  public:
   Side(WsSession& s, Dir d)
       : s_(s), dir_(d), parser_(*this), head_(s.limits_->http_head_bytes) {}
@@ -87,6 +88,13 @@ class WsSession::Side : public ws::FrameHandler {
   void on_frame_payload(const FrameHeader& h, Bytes data, std::uint64_t offset, PacketRef at) override;
   void on_frame_end(const FrameHeader& h, PacketRef at) override;
   void on_frame_gap(const FrameHeader& h, std::uint64_t offset, std::uint64_t len, PacketRef at) override;
+  void on_inflated(Bytes data) override { message_data(data); }
+
+  /// Message bytes as the application sees them (inflated when compressed).
+  void message_data(Bytes data);
+  /// The frame that ends the current data message ended: finish inflating and validating.
+  void end_message(PacketRef at, FrameRecord* rec);
+  void inflate_status(ws::Inflater::Status st, PacketRef at);
 
   void add(RuleId r, PacketRef at, std::string msg) { s_.add_finding(r, diag::side_of(dir_), at, std::move(msg)); }
 
@@ -109,8 +117,15 @@ class WsSession::Side : public ws::FrameHandler {
   bool msg_compressed = false;
   bool msg_unverifiable = false;
   bool msg_utf8_bad = false;
-  std::uint64_t msg_bytes = 0;
+  bool msg_utf8_bad_new = false;   // found in the current piece, not reported yet
+  std::uint64_t msg_bytes = 0;     // on the wire
+  std::uint64_t msg_app_bytes = 0; // after inflating
   ws::Utf8Validator utf8;
+  std::unique_ptr<ws::Inflater> inflater;  // created at the first compressed message
+  bool inflate_context_lost = false;       // a gap or error broke a context-takeover stream
+  std::array<char, 80> preview{};
+  std::size_t preview_len = 0;
+  PacketRef msg_at{};
   // frame in progress
   bool frame_in_message = false;  // the frame's payload belongs to the message above
   std::vector<std::uint8_t> ctrl;  // the current control frame's payload (bounded)
@@ -129,6 +144,7 @@ class WsSession::Side : public ws::FrameHandler {
   bool desync_reported = false;
   bool ended = false;
   bool start_desynced = false;  // decoding began mid-stream: wait for a plausible frame start
+  bool resumed = false;         // framing was (re)gained mid-stream: earlier deflate context unknown
 };
 
 void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
@@ -147,7 +163,7 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
   }
   if ((h.rsv & 4) != 0) {
     if (!deflate && s_.forced_) {
-      add(RuleId::compressed_unverified, at, "RSV1 set, but the handshake (and so the extensions) was not captured");
+      // Handshake not captured: RSV1 is taken as permessage-deflate and inflated where possible.
     } else if (!deflate) {
       add(RuleId::rsv_bits, at, fmt::format("RSV1 set on a {} frame, but no extension was negotiated", name));
     } else if (control || h.opcode == op::continuation) {
@@ -196,12 +212,33 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
     }
     in_message = true;
     msg_opcode = h.opcode;
-    msg_compressed = deflate && (h.rsv & 4) != 0;
-    msg_unverifiable = s_.forced_ && (h.rsv & 4) != 0;
+    // Without a captured handshake, RSV1 on a data frame can only mean permessage-deflate.
+    msg_compressed = (deflate || s_.forced_) && (h.rsv & 4) != 0;
+    msg_unverifiable = false;
     msg_utf8_bad = false;
     msg_bytes = 0;
+    msg_app_bytes = 0;
+    preview_len = 0;
+    msg_at = at;
     utf8.reset();
-    if (msg_compressed) ++counters.compressed_messages;
+    if (msg_compressed) {
+      ++counters.compressed_messages;
+      if (!inflater) {
+        const auto& p = s_.hs_.deflate;
+        const bool c2s = dir_ == Dir::c2s;
+        // The sender's parameters: its window and whether it keeps its context between messages.
+        const int bits = deflate ? (c2s ? p.client_max_window_bits : p.server_max_window_bits) : 15;
+        const bool no_takeover = deflate && (c2s ? p.client_no_context_takeover : p.server_no_context_takeover);
+        inflater = std::make_unique<ws::Inflater>(bits, no_takeover, s_.limits_->inflate_bytes_per_message);
+      }
+      inflater->begin_message();
+      if (inflate_context_lost && inflater->context_takeover()) {
+        msg_unverifiable = true;
+      } else {
+        inflate_context_lost = false;
+      }
+      if (inflater->status() == ws::Inflater::Status::no_context) msg_unverifiable = true;
+    }
   }
   frame_in_message = true;
 }
@@ -217,14 +254,53 @@ void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::ui
   }
   if (!frame_in_message) return;
   msg_bytes += data.size();
-  // Text is validated as it arrives, failing at the first bad byte (§8.1). Compressed text waits
-  // for the inflater.
-  if (msg_opcode == op::text && !msg_compressed && !msg_unverifiable && !msg_utf8_bad) {
-    if (!utf8.feed(data)) {
-      msg_utf8_bad = true;
-      add(RuleId::invalid_utf8, at,
-          fmt::format("text message {} has invalid UTF-8 at byte {}", counters.messages + 1, utf8.error_offset()));
-    }
+  if (!msg_compressed) {
+    message_data(data);
+  } else if (!msg_unverifiable) {
+    inflate_status(inflater->feed(data, *this), at);
+  }
+  if (msg_utf8_bad_new) {
+    msg_utf8_bad_new = false;
+    add(RuleId::invalid_utf8, at,
+        fmt::format("text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
+                    msg_compressed ? " (after inflating)" : ""));
+  }
+}
+
+void WsSession::Side::message_data(Bytes data) {
+  msg_app_bytes += data.size();
+  if (msg_opcode != op::text) return;
+  if (preview_len < preview.size()) {
+    const std::size_t n = std::min(data.size(), preview.size() - preview_len);
+    std::copy_n(data.begin(), n, preview.begin() + static_cast<std::ptrdiff_t>(preview_len));
+    preview_len += n;
+  }
+  // Text is validated as it arrives, failing at the first bad byte (§8.1, §5.6; after inflating,
+  // RFC 7692 §6).
+  if (!msg_unverifiable && !msg_utf8_bad && !utf8.feed(data)) {
+    msg_utf8_bad = true;
+    msg_utf8_bad_new = true;
+  }
+}
+
+void WsSession::Side::inflate_status(ws::Inflater::Status st, PacketRef at) {
+  using St = ws::Inflater::Status;
+  if (st == St::ok) return;
+  msg_unverifiable = true;
+  if (st == St::over_limit) {
+    add(RuleId::message_too_big, at,
+        fmt::format("compressed message inflates past {} bytes: not inflated further", s_.limits_->inflate_bytes_per_message));
+    inflate_context_lost = true;
+  } else if (st == St::error && (s_.forced_ || s_.side_resumed(dir_))) {
+    // Picked up mid-stream: the message may refer to data sent before the capture began.
+    add(RuleId::compressed_unverified, at,
+        "a compressed message could not be inflated: it needs context from before the capture started");
+    inflate_context_lost = true;
+  } else if (st == St::error) {
+    add(RuleId::inflate_error, at, fmt::format("compressed message does not inflate: {}", inflater->error_text()));
+    inflate_context_lost = true;
+  } else {
+    add(RuleId::compressed_unverified, at, "compressed message after an earlier inflate failure: not verifiable");
   }
 }
 
@@ -233,6 +309,7 @@ void WsSession::Side::on_frame_gap(const FrameHeader& h, std::uint64_t, std::uin
     ctrl_gap = true;
   } else if (frame_in_message) {
     msg_unverifiable = true;
+    if (msg_compressed) inflate_context_lost = true;  // the deflate stream cannot be followed past a hole
   }
 }
 
@@ -240,7 +317,9 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
   const Bytes ctrl_payload(ctrl);
   const bool close_known = h.opcode == op::close && !ctrl_gap;
   const auto cp = ws::parse_close_payload(close_known ? ctrl_payload : Bytes{});
-  s_.frame_done(dir_, h, at, close_known ? &cp : nullptr);
+  FrameRecord rec = s_.frame_record(dir_, h, at, close_known ? &cp : nullptr);
+  if (frame_in_message && h.fin) end_message(at, &rec);
+  if (s_.opt_.frames != nullptr) s_.opt_.frames->on_frame(rec);
 
   if (close_known) {
     if (cp.malformed) add(RuleId::close_payload_1, at, "Close frame with a 1-byte payload");
@@ -307,18 +386,29 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
   }
 
 
-  if (frame_in_message && h.fin) {
-    ++counters.messages;
-    counters.message_bytes += msg_bytes;
-    counters.max_message = std::max(counters.max_message, msg_bytes);
-    if (msg_opcode == op::text && !msg_compressed && !msg_unverifiable && !msg_utf8_bad && !utf8.finish()) {
-      msg_utf8_bad = true;
-      add(RuleId::invalid_utf8, at,
-          fmt::format("text message {} ends inside a UTF-8 sequence", counters.messages));
-    }
-    in_message = false;
-  }
   frame_in_message = false;
+}
+
+void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
+  if (msg_compressed && !msg_unverifiable) inflate_status(inflater->end_message(*this), at);
+  if (msg_utf8_bad_new) {
+    msg_utf8_bad_new = false;
+    add(RuleId::invalid_utf8, at,
+        fmt::format("text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
+                    msg_compressed ? " (after inflating)" : ""));
+  }
+  ++counters.messages;
+  counters.message_bytes += msg_app_bytes;
+  counters.max_message = std::max(counters.max_message, msg_app_bytes);
+  if (msg_opcode == op::text && !msg_unverifiable && !msg_utf8_bad && !utf8.finish()) {
+    msg_utf8_bad = true;
+    add(RuleId::invalid_utf8, at, fmt::format("text message {} ends inside a UTF-8 sequence", counters.messages));
+  }
+  if (rec != nullptr && !msg_unverifiable) {
+    rec->message_len = msg_app_bytes;
+    if (msg_opcode == op::text) rec->text_preview.assign(preview.data(), preview_len);
+  }
+  in_message = false;
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -345,8 +435,7 @@ void WsSession::add_finding(RuleId rule, diag::Side side, PacketRef at, std::str
   findings_.push_back(diag::Finding{rule, side, at, std::move(message), 1});
 }
 
-void WsSession::frame_done(Dir d, const FrameHeader& h, PacketRef at, const ws::ClosePayload* close) {
-  if (opt_.frames == nullptr) return;
+FrameRecord WsSession::frame_record(Dir d, const FrameHeader& h, PacketRef at, const ws::ClosePayload* close) const {
   FrameRecord rec;
   rec.at = at;
   rec.conn = conn_id_;
@@ -360,8 +449,10 @@ void WsSession::frame_done(Dir d, const FrameHeader& h, PacketRef at, const ws::
     rec.close_code = close->code;
     rec.close_reason.assign(close->reason.begin(), close->reason.end());
   }
-  opt_.frames->on_frame(rec);
+  return rec;
 }
+
+bool WsSession::side_resumed(Dir d) const noexcept { return side_[static_cast<int>(d)]->resumed; }
 
 void WsSession::start_ws(Dir d, PacketRef) {
   auto& s = *side_[static_cast<int>(d)];
@@ -377,6 +468,7 @@ void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
     s.start_desynced = false;
     if (s.parser_.desynced()) s.parser_.resync();
     s.in_message = false;
+    s.resumed = true;
   }
   s.parser_.feed(bytes, at);
 }

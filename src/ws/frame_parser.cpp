@@ -112,8 +112,8 @@ void FrameParser::feed(Bytes chunk, PacketRef at) noexcept {
       }
       continue;
     }
-    const std::size_t n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(remaining_, rest.size()));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
     deliver(rest.first(n), at);
     pos += n;
     remaining_ -= n;
@@ -143,7 +143,8 @@ void FrameParser::deliver(Bytes payload, PacketRef at) noexcept {
     return;
   }
   // Deliberately uninitialised: every byte handed out is written first.
-  std::array<std::uint8_t, kScratchBytes> scratch;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  std::array<std::uint8_t, kScratchBytes>
+      scratch;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t done = 0;
   while (done < payload.size()) {
     const std::size_t n = std::min(kScratchBytes, payload.size() - done);

@@ -36,25 +36,33 @@ namespace wsdiag::http {
 
 enum class HandshakeRule : std::uint8_t {
   method,          ///< handshake-method: GET, HTTP/1.1 or later (§4.1)
-  upgrade_header,  ///< handshake-upgrade-header: Upgrade: websocket + Connection: Upgrade (§4.1, §4.2.1)
+  upgrade_header,  ///< handshake-upgrade-header: Upgrade + Connection headers (§4.1, §4.2.1)
   key,             ///< handshake-key: Sec-WebSocket-Key once, base64 of 16 bytes (§4.1)
-  version,         ///< handshake-version: Sec-WebSocket-Version 13; 426 lists versions (§4.1, §4.4)
+  version,         ///< handshake-version: Sec-WebSocket-Version 13; 426 lists them (§4.1, §4.4)
   rejected,        ///< handshake-rejected: final status other than 101 (§4.2.2)
   accept,          ///< handshake-accept: Sec-WebSocket-Accept matches the key (§4.2.2)
   subprotocol,     ///< handshake-subprotocol: selected protocol was offered (§4.1)
-  extension,       ///< handshake-extension: accepted extensions/parameters were offered and valid
+  extension,       ///< handshake-extension: accepted extensions/parameters offered and valid
 };
 
 [[nodiscard]] constexpr std::string_view rule_id(HandshakeRule r) noexcept {
   switch (r) {
-    case HandshakeRule::method: return "handshake-method";
-    case HandshakeRule::upgrade_header: return "handshake-upgrade-header";
-    case HandshakeRule::key: return "handshake-key";
-    case HandshakeRule::version: return "handshake-version";
-    case HandshakeRule::rejected: return "handshake-rejected";
-    case HandshakeRule::accept: return "handshake-accept";
-    case HandshakeRule::subprotocol: return "handshake-subprotocol";
-    case HandshakeRule::extension: return "handshake-extension";
+    case HandshakeRule::method:
+      return "handshake-method";
+    case HandshakeRule::upgrade_header:
+      return "handshake-upgrade-header";
+    case HandshakeRule::key:
+      return "handshake-key";
+    case HandshakeRule::version:
+      return "handshake-version";
+    case HandshakeRule::rejected:
+      return "handshake-rejected";
+    case HandshakeRule::accept:
+      return "handshake-accept";
+    case HandshakeRule::subprotocol:
+      return "handshake-subprotocol";
+    case HandshakeRule::extension:
+      return "handshake-extension";
   }
   return "handshake-unknown";
 }
@@ -80,7 +88,8 @@ struct Handshake {
   // --- inputs ---
   std::optional<HttpRequest> request;
   std::optional<HttpResponse> response;  ///< the final (non-interim) response
-  std::vector<int> interim_statuses;     ///< 1xx before the final response (at most kMaxInterimResponses)
+  /// 1xx statuses before the final response (at most kMaxInterimResponses).
+  std::vector<int> interim_statuses;
 
   // --- facts, filled by validate() ---
   std::string path;  ///< request-target
@@ -93,7 +102,7 @@ struct Handshake {
   std::string extensions_offered;  ///< raw Sec-WebSocket-Extensions of the request
   int status = 0;                  ///< final status, 0 if no response
   std::string reason;
-  std::string server;  ///< Server header of the response
+  std::string server;                ///< Server header of the response
   std::vector<int> server_versions;  ///< Sec-WebSocket-Version list of the response (426)
   std::string subprotocol;           ///< selected by the server; empty if none
   std::string extensions_accepted;   ///< raw Sec-WebSocket-Extensions of the response
@@ -109,7 +118,9 @@ struct Handshake {
   /// The final response is 101: the bytes after it are WebSocket frames.
   [[nodiscard]] bool switched() const noexcept { return status == 101; }
   /// 101 with a Sec-WebSocket-Accept proven valid.
-  [[nodiscard]] bool ok() const noexcept { return switched() && accept_status == AcceptStatus::valid; }
+  [[nodiscard]] bool ok() const noexcept {
+    return switched() && accept_status == AcceptStatus::valid;
+  }
   [[nodiscard]] bool has(HandshakeRule r) const noexcept;
 };
 

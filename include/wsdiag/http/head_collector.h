@@ -5,13 +5,14 @@
 //                     / HTTP-version SP status-code SP [ reason ]     (response)
 //
 // Bytes of one TCP direction arrive in chunks split anywhere (mid-CRLF included). The collector
-// copies them (bounded by Limits::http_head_bytes) until the empty line that ends the head. A bare LF
-// is accepted as a line end (§2.2), so LFLF, CRLFLF and LFCRLF all end a head. Empty lines before
-// the start-line are skipped (§2.2) but count against the bound.
+// copies them (bounded by Limits::http_head_bytes) until the empty line that ends the head. A bare
+// LF is accepted as a line end (§2.2), so LFLF, CRLFLF and LFCRLF all end a head. Empty lines
+// before the start-line are skipped (§2.2) but count against the bound.
 //
 // feed() reports how many bytes of the chunk it consumed. When the head completes, the remainder of
 // that chunk (`chunk.subspan(consumed)`) belongs to the next parser: WebSocket frames coalesced
-// with a 101 response, or a pipelined request. This is llhttp's PAUSED_UPGRADE + error_pos contract.
+// with a 101 response, or a pipelined request. This is llhttp's PAUSED_UPGRADE + error_pos
+// contract.
 //
 // "Not HTTP" is recognised from the first bytes: a request starts with a method token of at most
 // kMaxMethodLen tchars followed by SP; a response starts with "HTTP/" DIGIT. A control byte
@@ -44,7 +45,8 @@ class HeadCollector {
 
   static constexpr std::size_t kMaxMethodLen = 24;
 
-  explicit HeadCollector(std::size_t max_bytes = Limits{}.http_head_bytes) : max_bytes_(max_bytes) {}
+  explicit HeadCollector(std::size_t max_bytes = Limits{}.http_head_bytes)
+      : max_bytes_(max_bytes) {}
 
   /// Consumes bytes of `chunk` into the head. `consumed` is set to the number of bytes of this
   /// chunk that belong to the head: all of them while collecting, up to and including the final LF
@@ -77,17 +79,21 @@ class HeadCollector {
   State state_ = State::collecting;
   Kind kind_ = Kind::unknown;
   Phase phase_ = Phase::leading;
-  bool at_line_start_ = false;  ///< the previous byte ended a line (LF)
+  bool at_line_start_ = false;     ///< the previous byte ended a line (LF)
   bool cr_at_line_start_ = false;  ///< ... and one CR followed it
-  bool done_ = false;  ///< step() saw the empty line
+  bool done_ = false;              ///< step() saw the empty line
 };
 
 [[nodiscard]] constexpr const char* to_string(HeadCollector::State s) noexcept {
   switch (s) {
-    case HeadCollector::State::collecting: return "collecting";
-    case HeadCollector::State::complete: return "complete";
-    case HeadCollector::State::too_large: return "too_large";
-    case HeadCollector::State::not_http: return "not_http";
+    case HeadCollector::State::collecting:
+      return "collecting";
+    case HeadCollector::State::complete:
+      return "complete";
+    case HeadCollector::State::too_large:
+      return "too_large";
+    case HeadCollector::State::not_http:
+      return "not_http";
   }
   return "?";
 }

@@ -6,11 +6,11 @@
 //   field-line   = field-name ":" OWS field-value OWS
 //
 // Only HTTP/1.x is accepted: "HTTP/2.0" in a start-line (the HTTP/2 connection preface) is
-// rejected. The parsers take a complete head (as HeadCollector::head() returns it; the final empty line is
-// optional) and never throw on malformed input. A start-line that cannot be parsed yields nullopt.
-// Field lines that break the grammar are recorded in `parse_notes` (at most kMaxParseNotes):
-// a line without a colon or with an invalid name is dropped, whitespace before the colon is
-// trimmed, and an obsolete line fold is joined to the previous value with one SP (§5.2).
+// rejected. The parsers take a complete head (as HeadCollector::head() returns it; the final empty
+// line is optional) and never throw on malformed input. A start-line that cannot be parsed yields
+// nullopt. Field lines that break the grammar are recorded in `parse_notes` (at most
+// kMaxParseNotes): a line without a colon or with an invalid name is dropped, whitespace before the
+// colon is trimmed, and an obsolete line fold is joined to the previous value with one SP (§5.2).
 // Lenient where real peers are sloppy: bare LF line ends, several SP between start-line parts,
 // a status-line without reason phrase.
 #pragma once
@@ -81,7 +81,9 @@ struct HttpResponse {
   std::vector<std::string> parse_notes;
 
   /// 1xx other than 101: an interim response; the final response follows (RFC 9110 §15.2).
-  [[nodiscard]] bool interim() const noexcept { return status >= 100 && status < 200 && status != 101; }
+  [[nodiscard]] bool interim() const noexcept {
+    return status >= 100 && status < 200 && status != 101;
+  }
 };
 
 /// Parses a request head; nullopt if the request-line is not `token SP target SP HTTP/1.d`.

@@ -20,6 +20,11 @@ struct FrameRecord {
   std::uint64_t payload_len = 0;
   std::optional<std::uint16_t> close_code;  ///< Close frames with a code only
   std::string close_reason;                 ///< Close frames only (raw bytes, may be invalid UTF-8)
+  /// On the frame that ends a data message: the message's size after inflating (the wire size
+  /// when it was not compressed); nullopt on other frames and when the size is unknown (gap, error).
+  std::optional<std::uint64_t> message_len;
+  /// On the frame that ends a text message: its first bytes (up to 80 characters, as tshark shows).
+  std::string text_preview;
 };
 
 /// Receives frames as they complete, in capture order (for --frames).

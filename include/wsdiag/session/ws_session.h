@@ -62,7 +62,9 @@ class WsSession : public reassembly::StreamSink {
   void on_response_head(PacketRef at, Bytes rest);
   void start_ws(Dir d, PacketRef at);
   void feed_ws(Dir d, Bytes bytes, PacketRef at);
-  void frame_done(Dir d, const ws::FrameHeader& h, PacketRef at, const ws::ClosePayload* close);
+  [[nodiscard]] FrameRecord frame_record(Dir d, const ws::FrameHeader& h, PacketRef at,
+                                         const ws::ClosePayload* close) const;
+  [[nodiscard]] bool side_resumed(Dir d) const noexcept;
   void finish_tcp_facts(const flow::Connection& c, diag::ConnectionSummary& s);
 
   const Limits* limits_;

@@ -1,4 +1,5 @@
-// wsdiag — WebSocket base framing, RFC 6455 §5.2 (frame layout) and §5.3 (client-to-server masking).
+// wsdiag — WebSocket base framing, RFC 6455 §5.2 (frame layout) and §5.3 (client-to-server
+// masking).
 //
 //    0                   1                   2                   3
 //    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -18,7 +19,8 @@
 // Design note
 // -----------
 // FrameParser is a resumable push parser for the frames of ONE direction of one connection.
-// - feed() takes chunks of any size (0 included), as reassembly delivers them. A header may be split
+// - feed() takes chunks of any size (0 included), as reassembly delivers them. A header may be
+// split
 //   anywhere: the parser keeps at most a 14-byte header spill. When a chunk holds a whole header it
 //   is decoded in place, without copying.
 // - Payloads are never buffered. Unmasked payload is handed to the handler as a view into the
@@ -116,7 +118,8 @@ class FrameHandler {
   /// header), or a capture gap covered the rest of its payload (on_frame_gap comes first then).
   virtual void on_frame_end(const FrameHeader& h, PacketRef at) = 0;
   /// `len` payload bytes starting at `offset` will never be seen (capture gap); framing is kept.
-  /// The default ignores it; a handler that validates payloads should mark the message unverifiable.
+  /// The default ignores it; a handler that validates payloads should mark the message
+  /// unverifiable.
   virtual void on_frame_gap(const FrameHeader& h, std::uint64_t offset, std::uint64_t len,
                             PacketRef at) {
     (void)h;
@@ -182,8 +185,8 @@ struct ClosePayload {
   bool malformed = false;  ///< exactly 1 byte
   Bytes reason;            ///< view into the input, after the code; not validated here
 };
-/// Parses a complete (collected, unmasked) Close payload. Code validity (rule close-code-invalid) and
-/// reason UTF-8 (close-reason-utf8) are for the caller to judge.
+/// Parses a complete (collected, unmasked) Close payload. Code validity (rule close-code-invalid)
+/// and reason UTF-8 (close-reason-utf8) are for the caller to judge.
 ClosePayload parse_close_payload(Bytes payload) noexcept;
 
 }  // namespace wsdiag::ws

@@ -25,7 +25,8 @@
 namespace wsdiag::ws {
 
 /// Validates a UTF-8 stream delivered in chunks of any size (split anywhere, even inside a
-/// sequence). Carries 3 bytes of state; no allocation. Bytes that are ASCII are checked 8 at a time.
+/// sequence). Carries 3 bytes of state; no allocation. Bytes that are ASCII are checked 8 at a
+/// time.
 class Utf8Validator {
  public:
   enum class Result : std::uint8_t { ok, incomplete, invalid };

@@ -1,15 +1,15 @@
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "wsdiag/http/extensions.h"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using namespace wsdiag::http;
 
 TEST_CASE("parse_extensions: RFC 6455 §9.1 grammar", "[http]") {
   std::string error;
   const auto list = parse_extensions(
-      "permessage-deflate; client_max_window_bits, permessage-deflate ;server_max_window_bits = \"10\""
+      "permessage-deflate; client_max_window_bits, permessage-deflate ;server_max_window_bits = "
+      "\"10\""
       " , , x-webkit-deflate-frame",
       &error);
   REQUIRE(list);
@@ -23,9 +23,9 @@ TEST_CASE("parse_extensions: RFC 6455 §9.1 grammar", "[http]") {
   CHECK((*list)[2].name == "x-webkit-deflate-frame");
   CHECK(parse_extensions("")->empty());
 
-  for (const char* bad : {"permessage-deflate;", "permessage-deflate; a=", "; a", "a b",
-                          "a; b=\"unterminated", "a; b=\"not a token\"", "a; b=\"x,y\"", "a;=1",
-                          "a, \"b\""}) {
+  for (const char* bad :
+       {"permessage-deflate;", "permessage-deflate; a=", "; a", "a b", "a; b=\"unterminated",
+        "a; b=\"not a token\"", "a; b=\"x,y\"", "a;=1", "a, \"b\""}) {
     INFO(bad);
     CHECK_FALSE(parse_extensions(bad, &error));
     CHECK_FALSE(error.empty());
@@ -33,7 +33,8 @@ TEST_CASE("parse_extensions: RFC 6455 §9.1 grammar", "[http]") {
 }
 
 namespace {
-std::optional<DeflateElement> deflate(const char* text, DeflateRole role, std::string* err = nullptr) {
+std::optional<DeflateElement> deflate(const char* text, DeflateRole role,
+                                      std::string* err = nullptr) {
   const auto list = parse_extensions(text);
   REQUIRE(list);
   REQUIRE(list->size() == 1);
@@ -100,29 +101,49 @@ TEST_CASE("deflate_accepts and negotiated_deflate", "[http]") {
   };
   const Case cases[] = {
       {"permessage-deflate", "permessage-deflate", true, {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; server_no_context_takeover", true,
+      {"permessage-deflate",
+       "permessage-deflate; server_no_context_takeover",
+       true,
        {true, true, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; client_no_context_takeover", true,
+      {"permessage-deflate",
+       "permessage-deflate; client_no_context_takeover",
+       true,
        {true, false, true, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; server_max_window_bits=11", true,
+      {"permessage-deflate",
+       "permessage-deflate; server_max_window_bits=11",
+       true,
        {true, false, false, 11, 15}},
       {"permessage-deflate", "permessage-deflate; client_max_window_bits=11", false, {}},
-      {"permessage-deflate; client_max_window_bits", "permessage-deflate; client_max_window_bits=11",
-       true, {true, false, false, 15, 11}},
-      {"permessage-deflate; client_max_window_bits=9", "permessage-deflate", true,
+      {"permessage-deflate; client_max_window_bits",
+       "permessage-deflate; client_max_window_bits=11",
+       true,
+       {true, false, false, 15, 11}},
+      {"permessage-deflate; client_max_window_bits=9",
+       "permessage-deflate",
+       true,
        {true, false, false, 15, 9}},
-      {"permessage-deflate; client_max_window_bits=9", "permessage-deflate; client_max_window_bits=12",
-       true, {true, false, false, 15, 9}},
+      {"permessage-deflate; client_max_window_bits=9",
+       "permessage-deflate; client_max_window_bits=12",
+       true,
+       {true, false, false, 15, 9}},
       {"permessage-deflate; server_no_context_takeover", "permessage-deflate", false, {}},
       {"permessage-deflate; server_no_context_takeover",
-       "permessage-deflate; server_no_context_takeover", true, {true, true, false, 15, 15}},
+       "permessage-deflate; server_no_context_takeover",
+       true,
+       {true, true, false, 15, 15}},
       {"permessage-deflate; server_max_window_bits=10", "permessage-deflate", false, {}},
-      {"permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=12",
-       false, {}},
-      {"permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10",
-       true, {true, false, false, 10, 15}},
-      {"permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=8",
-       true, {true, false, false, 8, 15}},
+      {"permessage-deflate; server_max_window_bits=10",
+       "permessage-deflate; server_max_window_bits=12",
+       false,
+       {}},
+      {"permessage-deflate; server_max_window_bits=10",
+       "permessage-deflate; server_max_window_bits=10",
+       true,
+       {true, false, false, 10, 15}},
+      {"permessage-deflate; server_max_window_bits=10",
+       "permessage-deflate; server_max_window_bits=8",
+       true,
+       {true, false, false, 8, 15}},
   };
   for (const auto& c : cases) {
     INFO(c.offer << "  ->  " << c.response);

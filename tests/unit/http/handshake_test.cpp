@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "wsdiag/http/handshake.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "unit/http/http_test_util.h"
-#include "wsdiag/http/handshake.h"
 
 using namespace wsdiag::http;
 using wsdiag::Dir;
@@ -32,8 +32,9 @@ Handshake run(const Msg* req, const Msg* resp) {
 Handshake run(const Msg& req, const Msg& resp) { return run(&req, &resp); }
 
 std::size_t count(const Handshake& hs, HandshakeRule r) {
-  return static_cast<std::size_t>(std::count_if(hs.problems.begin(), hs.problems.end(),
-                                                [r](const HandshakeProblem& p) { return p.rule == r; }));
+  return static_cast<std::size_t>(
+      std::count_if(hs.problems.begin(), hs.problems.end(),
+                    [r](const HandshakeProblem& p) { return p.rule == r; }));
 }
 
 const HandshakeProblem* find(const Handshake& hs, HandshakeRule r) {
@@ -73,9 +74,9 @@ TEST_CASE("is_valid_key: base64 of exactly 16 bytes", "[http]") {
   CHECK(is_valid_key("dGhlIHNhbXBsZSBub25jZQ=="));
   CHECK(is_valid_key("AQIDBAUGBwgJCgsMDQ4PEA=="));
   CHECK_FALSE(is_valid_key(""));
-  CHECK_FALSE(is_valid_key("dGhlIHNhbXBsZSBub25jZQ"));      // unpadded
-  CHECK_FALSE(is_valid_key("AAAAAAAAAAAAAAAAAAAA"));        // 15 bytes
-  CHECK_FALSE(is_valid_key("AAAAAAAAAAAAAAAAAAAAAAAA"));    // 18 bytes
+  CHECK_FALSE(is_valid_key("dGhlIHNhbXBsZSBub25jZQ"));    // unpadded
+  CHECK_FALSE(is_valid_key("AAAAAAAAAAAAAAAAAAAA"));      // 15 bytes
+  CHECK_FALSE(is_valid_key("AAAAAAAAAAAAAAAAAAAAAAAA"));  // 18 bytes
   CHECK_FALSE(is_valid_key("dGhlIHNhbXBsZSBub25jZQ=A"));
   CHECK_FALSE(is_valid_key("dGhlIHNhbXBsZSBub25jZ*=="));
   CHECK_FALSE(is_valid_key("dGhlIHNhbXBsZSBub25jZQ==="));
@@ -193,20 +194,22 @@ TEST_CASE("handshake-method", "[http]") {
 TEST_CASE("handshake-upgrade-header", "[http]") {
   const Msg resp = rfc_response();
   SECTION("legal neighbours: case, comma lists, repeated headers") {
-    for (const Msg& req : {rfc_request().set("Upgrade", "WebSocket").set("Connection", "upgrade"),
-                           rfc_request().set("Connection", "keep-alive, Upgrade"),
-                           rfc_request().set("Connection", "keep-alive").add("Connection", "Upgrade"),
-                           rfc_request().set("Upgrade", "foo/2, websocket")}) {
+    for (const Msg& req :
+         {rfc_request().set("Upgrade", "WebSocket").set("Connection", "upgrade"),
+          rfc_request().set("Connection", "keep-alive, Upgrade"),
+          rfc_request().set("Connection", "keep-alive").add("Connection", "Upgrade"),
+          rfc_request().set("Upgrade", "foo/2, websocket")}) {
       const Handshake hs = run(req, resp);
       INFO(req.str() << dump(hs));
       CHECK(count(hs, HandshakeRule::upgrade_header) == 0);
     }
   }
   SECTION("client violations") {
-    for (const Msg& req : {rfc_request().drop("Upgrade"), rfc_request().set("Upgrade", "h2c"),
-                           rfc_request().set("Upgrade", "websockets"), rfc_request().drop("Connection"),
-                           rfc_request().set("Connection", "keep-alive"),
-                           rfc_request().set("Connection", "Upgrade-Insecure-Requests")}) {
+    for (const Msg& req :
+         {rfc_request().drop("Upgrade"), rfc_request().set("Upgrade", "h2c"),
+          rfc_request().set("Upgrade", "websockets"), rfc_request().drop("Connection"),
+          rfc_request().set("Connection", "keep-alive"),
+          rfc_request().set("Connection", "Upgrade-Insecure-Requests")}) {
       const Handshake hs = run(req, resp);
       INFO(req.str());
       REQUIRE(count(hs, HandshakeRule::upgrade_header) == 1);
@@ -214,9 +217,9 @@ TEST_CASE("handshake-upgrade-header", "[http]") {
     }
   }
   SECTION("server violations in the 101") {
-    for (const Msg& bad : {rfc_response().drop("Upgrade"), rfc_response().set("Upgrade", "h2c"),
-                           rfc_response().drop("Connection"),
-                           rfc_response().set("Connection", "keep-alive")}) {
+    for (const Msg& bad :
+         {rfc_response().drop("Upgrade"), rfc_response().set("Upgrade", "h2c"),
+          rfc_response().drop("Connection"), rfc_response().set("Connection", "keep-alive")}) {
       const Handshake hs = run(rfc_request(), bad);
       INFO(bad.str());
       REQUIRE(count(hs, HandshakeRule::upgrade_header) == 1);
@@ -236,8 +239,8 @@ TEST_CASE("handshake-key", "[http]") {
   };
   CHECK(count(pair("AQIDBAUGBwgJCgsMDQ4PEA=="), HandshakeRule::key) == 0);
   CHECK(pair("AQIDBAUGBwgJCgsMDQ4PEA==").ok());
-  for (const char* bad : {"AAAAAAAAAAAAAAAAAAAA", "dGhlIHNhbXBsZSBub25jZQ", "not base64 at all!!!!!==",
-                          "AQIDBAUGBwgJCgsMDQ4PEBE="}) {
+  for (const char* bad : {"AAAAAAAAAAAAAAAAAAAA", "dGhlIHNhbXBsZSBub25jZQ",
+                          "not base64 at all!!!!!==", "AQIDBAUGBwgJCgsMDQ4PEBE="}) {
     INFO(bad);
     const Handshake hs = pair(bad);
     REQUIRE(count(hs, HandshakeRule::key) == 1);
@@ -335,8 +338,8 @@ TEST_CASE("interim 1xx responses before the final response", "[http]") {
 }
 
 TEST_CASE("handshake-accept", "[http]") {
-  const Handshake wrong =
-      run(rfc_request(), rfc_response().set("Sec-WebSocket-Accept", "HSmrc0sMlYUkAGmm5OPpG2HaGWk="));
+  const Handshake wrong = run(
+      rfc_request(), rfc_response().set("Sec-WebSocket-Accept", "HSmrc0sMlYUkAGmm5OPpG2HaGWk="));
   REQUIRE(count(wrong, HandshakeRule::accept) == 1);
   CHECK(wrong.accept_status == AcceptStatus::mismatch);
   CHECK(find(wrong, HandshakeRule::accept)->side == Dir::s2c);
@@ -349,8 +352,8 @@ TEST_CASE("handshake-accept", "[http]") {
   CHECK(count(missing, HandshakeRule::accept) == 1);
   CHECK(missing.accept_status == AcceptStatus::missing);
 
-  const Handshake twice =
-      run(rfc_request(), rfc_response().add("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+  const Handshake twice = run(
+      rfc_request(), rfc_response().add("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
   CHECK(count(twice, HandshakeRule::accept) == 1);
 
   // Case matters in base64.
@@ -426,19 +429,36 @@ TEST_CASE("handshake-extension: permessage-deflate negotiation matrix", "[http]"
       // valid
       {"", "", 0, 0, off},
       {"permessage-deflate; client_max_window_bits", "", 0, 0, off},
-      {"permessage-deflate; client_max_window_bits", "permessage-deflate", 0, 0,
+      {"permessage-deflate; client_max_window_bits",
+       "permessage-deflate",
+       0,
+       0,
        {true, false, false, 15, 15}},
       {"permessage-deflate; client_max_window_bits",
        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
        "server_max_window_bits=10; client_max_window_bits=11",
-       0, 0, {true, true, true, 10, 11}},
-      {"permessage-deflate", "permessage-deflate; server_no_context_takeover", 0, 0,
+       0,
+       0,
+       {true, true, true, 10, 11}},
+      {"permessage-deflate",
+       "permessage-deflate; server_no_context_takeover",
+       0,
+       0,
        {true, true, false, 15, 15}},
       {"permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
-       "permessage-deflate; server_max_window_bits=9", 0, 0, {true, false, false, 9, 9}},
-      {"permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate", 0,
-       0, {true, false, false, 15, 15}},
-      {"x-webkit-deflate-frame, permessage-deflate", "permessage-deflate", 0, 0,
+       "permessage-deflate; server_max_window_bits=9",
+       0,
+       0,
+       {true, false, false, 9, 9}},
+      {"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+       "permessage-deflate",
+       0,
+       0,
+       {true, false, false, 15, 15}},
+      {"x-webkit-deflate-frame, permessage-deflate",
+       "permessage-deflate",
+       0,
+       0,
        {true, false, false, 15, 15}},
       {"x-webkit-deflate-frame", "x-webkit-deflate-frame", 0, 0, off},
       // server accepted what was not offered
@@ -446,32 +466,62 @@ TEST_CASE("handshake-extension: permessage-deflate negotiation matrix", "[http]"
       {"x-webkit-deflate-frame", "permessage-deflate", 1, 0, {true, false, false, 15, 15}},
       {"", "permessage-deflate; server_max_window_bits=9", 1, 0, {true, false, false, 9, 15}},
       {"permessage-deflate", "permessage-deflate, x-custom", 1, 0, {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; client_max_window_bits=10", 1, 0,
+      {"permessage-deflate",
+       "permessage-deflate; client_max_window_bits=10",
+       1,
+       0,
        {true, false, false, 15, 10}},
-      {"permessage-deflate; server_no_context_takeover", "permessage-deflate", 1, 0,
+      {"permessage-deflate; server_no_context_takeover",
+       "permessage-deflate",
+       1,
+       0,
        {true, false, false, 15, 15}},
-      {"permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=12",
-       1, 0, {true, false, false, 12, 15}},
+      {"permessage-deflate; server_max_window_bits=10",
+       "permessage-deflate; server_max_window_bits=12",
+       1,
+       0,
+       {true, false, false, 12, 15}},
       // invalid response parameters
-      {"permessage-deflate; client_max_window_bits", "permessage-deflate; client_max_window_bits", 1,
-       0, {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; server_max_window_bits", 1, 0,
+      {"permessage-deflate; client_max_window_bits",
+       "permessage-deflate; client_max_window_bits",
+       1,
+       0,
        {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; server_max_window_bits=16", 1, 0,
+      {"permessage-deflate",
+       "permessage-deflate; server_max_window_bits",
+       1,
+       0,
        {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; server_no_context_takeover=true", 1, 0,
+      {"permessage-deflate",
+       "permessage-deflate; server_max_window_bits=16",
+       1,
+       0,
        {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
-       1, 0, {true, false, false, 15, 15}},
+      {"permessage-deflate",
+       "permessage-deflate; server_no_context_takeover=true",
+       1,
+       0,
+       {true, false, false, 15, 15}},
+      {"permessage-deflate",
+       "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+       1,
+       0,
+       {true, false, false, 15, 15}},
       {"permessage-deflate", "permessage-deflate; foo=1", 1, 0, {true, false, false, 15, 15}},
-      {"permessage-deflate", "permessage-deflate, permessage-deflate", 1, 0,
+      {"permessage-deflate",
+       "permessage-deflate, permessage-deflate",
+       1,
+       0,
        {true, false, false, 15, 15}},
       {"permessage-deflate", "permessage-deflate;", 1, 0, off},
       // invalid offers (the client's problem); the server declined or accepted a valid one
       {"permessage-deflate; server_max_window_bits", "", 0, 1, off},
       {"permessage-deflate; bogus", "", 0, 1, off},
-      {"permessage-deflate; client_max_window_bits=20, permessage-deflate", "permessage-deflate", 0,
-       1, {true, false, false, 15, 15}},
+      {"permessage-deflate; client_max_window_bits=20, permessage-deflate",
+       "permessage-deflate",
+       0,
+       1,
+       {true, false, false, 15, 15}},
       {"permessage-deflate; bogus", "permessage-deflate", 1, 1, {true, false, false, 15, 15}},
       {"permessage-deflate;;", "", 0, 1, off},
   };
@@ -492,7 +542,8 @@ TEST_CASE("handshake-extension: permessage-deflate negotiation matrix", "[http]"
 }
 
 TEST_CASE("handshake-extension: extensions are not checked on a rejection", "[http]") {
-  const Msg forbidden{"HTTP/1.1 400 Bad Request", {"Sec-WebSocket-Extensions: permessage-deflate; foo"}};
+  const Msg forbidden{"HTTP/1.1 400 Bad Request",
+                      {"Sec-WebSocket-Extensions: permessage-deflate; foo"}};
   const Handshake hs = run(rfc_request(), forbidden);
   CHECK(count(hs, HandshakeRule::extension) == 0);
   CHECK_FALSE(hs.deflate.enabled);

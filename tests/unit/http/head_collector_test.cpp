@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "wsdiag/http/head_collector.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "unit/http/http_test_util.h"
-#include "wsdiag/http/head_collector.h"
 #include "wsdiag/http/message.h"
 
 using wsdiag::http::HeadCollector;
@@ -187,7 +187,7 @@ TEST_CASE("HeadCollector: binary streams are not_http within a few bytes", "[htt
   };
   const Case cases[] = {
       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 0},  // TLS ClientHello
-      {kFrames, 0},                                                           // WebSocket frames
+      {kFrames, 0},                                                          // WebSocket frames
       {std::string("\x00\x00\x00\x01", 4), 0},
       {"HTTP/x.1 200 OK\r\n\r\n", 5},
       {"HTTPS/1.1 200 OK\r\n\r\n", 5},

@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "wsdiag/http/message.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "unit/http/http_test_util.h"
-#include "wsdiag/http/message.h"
 #include "wsdiag/http/text.h"
 
 using namespace wsdiag::http;
@@ -57,8 +57,8 @@ TEST_CASE("Headers: case-insensitive names, trimmed values, repeated fields", "[
 }
 
 TEST_CASE("Headers: comma-joined tokens in one field", "[http]") {
-  const auto req =
-      parse_request("GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: h2c, websocket\r\n\r\n");
+  const auto req = parse_request(
+      "GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: h2c, websocket\r\n\r\n");
   REQUIRE(req);
   CHECK(req->headers.has_token("Connection", "Upgrade"));
   CHECK(req->headers.has_token("Upgrade", "WEBSOCKET"));
@@ -73,7 +73,8 @@ TEST_CASE("split_list honours quoted strings and drops empty elements", "[http]"
   CHECK(split_list(" a , ,b,, \"c, d\" ,") == std::vector<std::string_view>{"a", "b", "\"c, d\""});
   CHECK(split_list("").empty());
   CHECK(split_list(" , ").empty());
-  CHECK(split_list("x; y=\"1,\\\"2\", z") == std::vector<std::string_view>{"x; y=\"1,\\\"2\"", "z"});
+  CHECK(split_list("x; y=\"1,\\\"2\", z") ==
+        std::vector<std::string_view>{"x; y=\"1,\\\"2\"", "z"});
 }
 
 TEST_CASE("parse_request: malformed field lines are noted, not fatal", "[http]") {
@@ -103,9 +104,10 @@ TEST_CASE("parse_request: parse notes are bounded", "[http]") {
 }
 
 TEST_CASE("parse_request: invalid request-lines are nullopt", "[http]") {
-  for (const char* bad : {"", "\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n",
-                          "GET / HTTP/11\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n",
-                          "GET / http/1.1\r\n\r\n", "PRI * HTTP/2.0\r\n\r\n", "\x16\x03\x01"}) {
+  for (const char* bad :
+       {"", "\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n", "GET / HTTP/11\r\n\r\n",
+        "G(T / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n", "GET / http/1.1\r\n\r\n",
+        "PRI * HTTP/2.0\r\n\r\n", "\x16\x03\x01"}) {
     INFO(bad);
     CHECK_FALSE(parse_request(bad));
   }
@@ -143,9 +145,9 @@ TEST_CASE("parse_response: status-lines", "[http]") {
   REQUIRE(early_hints);
   CHECK(early_hints->interim());
 
-  for (const char* bad : {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 OK\r\n\r\n",
-                          "HTTP/1.1\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n", "GET / HTTP/1.1\r\n\r\n",
-                          "ICY 200 OK\r\n\r\n", ""}) {
+  for (const char* bad : {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+                          "HTTP/1.1 OK\r\n\r\n", "HTTP/1.1\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n",
+                          "GET / HTTP/1.1\r\n\r\n", "ICY 200 OK\r\n\r\n", ""}) {
     INFO(bad);
     CHECK_FALSE(parse_response(bad));
   }

@@ -48,11 +48,11 @@ inline report::ConnReport closed_conn() {
   s.close.seen = true;
   s.close.initiator = Side::client;
   s.close.code = 1000;
-  s.close.reason = std::string("bye \xff\xfe|`x", 10);
+  s.close.reason = std::string("bye \xff\xfe|`x", 9);
   s.close.at = at(30, 4000);
   s.close.echoed = true;
   s.close.echo_code = 1000;
-  s.close.echo_at = PacketRef{31, kT0 + 4000 * 1'000'000 + 12'500'000};
+  s.close.echo_at = PacketRef{31, kT0 + std::int64_t{4000} * 1'000'000 + 12'500'000};
   s.tcp_end.how = TcpEndHow::fin;
   s.tcp_end.by = Side::server;
   s.tcp_end.at = at(35, 4100);

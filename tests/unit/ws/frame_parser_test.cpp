@@ -1,16 +1,15 @@
 // Tests for the RFC 6455 §5.2 frame parser: header decoding, unmasking, segmentation invariance
 // (the stream split at every byte and in every chunk size gives the same events), capture gaps,
 // huge lengths, Close payload prefix.
-#include <catch2/catch.hpp>
+#include "wsdiag/ws/frame_parser.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
-
-#include "wsdiag/ws/frame_parser.h"
 
 using wsdiag::Bytes;
 using wsdiag::PacketRef;
@@ -227,20 +226,21 @@ void check_stream(const Stream& s, const Cuts& cuts) {
 
 Stream small_stream() {
   Stream s;
-  s.add({true, 0, 1, false, 0, {}, -1});                                 // empty text
-  s.add({true, 0, 1, true, 0x37FA213Du, {'H'}, -1});                      // 1 byte, masked
-  s.add({true, 0, 2, true, 0x01020304u, payload_bytes(125, 1), -1});     // largest 7-bit
-  s.add({true, 0, 2, false, 0, payload_bytes(126, 2), -1});              // smallest 16-bit
+  s.add({true, 0, 1, false, 0, {}, -1});                              // empty text
+  s.add({true, 0, 1, true, 0x37FA213Du, {'H'}, -1});                  // 1 byte, masked
+  s.add({true, 0, 2, true, 0x01020304u, payload_bytes(125, 1), -1});  // largest 7-bit
+  s.add({true, 0, 2, false, 0, payload_bytes(126, 2), -1});           // smallest 16-bit
   s.add({true, 0, 2, true, 0xA5A5A5A5u, payload_bytes(127, 3), -1});
-  s.add({true, 0, 1, true, 0xDEADBEEFu, payload_bytes(5, 4), 2});        // non-minimal 16
-  s.add({true, 0, 1, false, 0, {}, 2});                                  // 0 in 16 bits
-  s.add({true, 0, 2, true, 0x00FF00FFu, payload_bytes(126, 5), 8});      // non-minimal 64
-  s.add({true, 0, 2, false, 0, payload_bytes(3, 6), 8});                 // 3 in 64 bits
-  for (std::uint8_t op = 0; op < 16; ++op) {                             // every opcode and rsv
-    s.add({op % 2 == 0, static_cast<std::uint8_t>(op & 7), op, op % 3 != 0,
-           0x11223344u * (op + 1u), payload_bytes(op, op), -1});
+  s.add({true, 0, 1, true, 0xDEADBEEFu, payload_bytes(5, 4), 2});    // non-minimal 16
+  s.add({true, 0, 1, false, 0, {}, 2});                              // 0 in 16 bits
+  s.add({true, 0, 2, true, 0x00FF00FFu, payload_bytes(126, 5), 8});  // non-minimal 64
+  s.add({true, 0, 2, false, 0, payload_bytes(3, 6), 8});             // 3 in 64 bits
+  for (std::uint8_t op = 0; op < 16; ++op) {                         // every opcode and rsv
+    s.add({op % 2 == 0, static_cast<std::uint8_t>(op & 7), op, op % 3 != 0, 0x11223344u * (op + 1u),
+           payload_bytes(op, op), -1});
   }
-  for (std::size_t n = 5; n <= 9; ++n) s.add({false, 0, 0, true, 0x9ABCDEF0u, payload_bytes(n, 7), -1});
+  for (std::size_t n = 5; n <= 9; ++n)
+    s.add({false, 0, 0, true, 0x9ABCDEF0u, payload_bytes(n, 7), -1});
   s.add({true, 0, 8, true, 0x0BADF00Du, {0x03, 0xE8, 'b', 'y', 'e'}, -1});  // close 1000 "bye"
   return s;
 }
@@ -248,7 +248,7 @@ Stream small_stream() {
 Stream big_stream() {
   Stream s;
   s.add({true, 0, 1, true, 0x12345678u, payload_bytes(3, 9), -1});
-  s.add({true, 0, 2, false, 0, payload_bytes(65535, 10), -1});        // largest 16-bit
+  s.add({true, 0, 2, false, 0, payload_bytes(65535, 10), -1});           // largest 16-bit
   s.add({true, 0, 2, true, 0xCAFEBABEu, payload_bytes(65536, 11), -1});  // smallest 64-bit
   s.add({true, 0, 9, false, 0, {}, -1});
   s.add({true, 4, 2, false, 0, payload_bytes(65536, 12), -1});
@@ -352,16 +352,18 @@ TEST_CASE("frame: RFC 6455 §5.7 examples", "[ws][frame]") {
   Recorder rec;
   FrameParser p(rec);
   const Buf b = {
-      0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,                    // unmasked "Hello"
+      0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,                          // unmasked "Hello"
       0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,  // masked "Hello"
-      0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f,        // fragmented "Hel" + "lo"
-      0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,                    // ping "Hello"
+      0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f,              // fragmented "Hel" + "lo"
+      0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,                          // ping "Hello"
       0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,  // masked pong
   };
   p.feed(Bytes(b.data(), b.size()), PacketRef{7, 0});
   REQUIRE(rec.errors.empty());
   REQUIRE(rec.frames.size() == 6);
-  const auto text = [](const FrameRec& r) { return std::string(r.payload.begin(), r.payload.end()); };
+  const auto text = [](const FrameRec& r) {
+    return std::string(r.payload.begin(), r.payload.end());
+  };
   CHECK(text(rec.frames[0]) == "Hello");
   CHECK_FALSE(rec.frames[0].h.masked);
   CHECK(text(rec.frames[1]) == "Hello");
@@ -412,10 +414,10 @@ TEST_CASE("frame: small stream under random segmentation with empty chunks", "[w
 TEST_CASE("frame: 16/64-bit frames in many chunk sizes and splits", "[ws][frame]") {
   const Stream s = big_stream();
   const std::size_t n = s.bytes.size();
-  for (std::size_t c : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7},
-                        std::size_t{8}, std::size_t{13}, std::size_t{1448}, std::size_t{4095},
-                        std::size_t{4096}, std::size_t{4097}, std::size_t{9000},
-                        std::size_t{65535}, std::size_t{65536}, std::size_t{65537}, n}) {
+  for (std::size_t c :
+       {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{8},
+        std::size_t{13}, std::size_t{1448}, std::size_t{4095}, std::size_t{4096}, std::size_t{4097},
+        std::size_t{9000}, std::size_t{65535}, std::size_t{65536}, std::size_t{65537}, n}) {
     INFO("chunk size " << c);
     check_stream(s, cuts_every(n, c));
   }

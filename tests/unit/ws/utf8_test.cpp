@@ -1,13 +1,12 @@
-// Tests for the incremental UTF-8 validator (RFC 3629 §4), including split-anywhere invariance and an
-// independent reference checker run over every short string of boundary bytes.
-#include <catch2/catch.hpp>
+// Tests for the incremental UTF-8 validator (RFC 3629 §4), including split-anywhere invariance and
+// an independent reference checker run over every short string of boundary bytes.
+#include "wsdiag/ws/utf8.h"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
-
-#include "wsdiag/ws/utf8.h"
 
 using wsdiag::Bytes;
 using wsdiag::ws::Utf8Validator;
@@ -23,8 +22,9 @@ struct Outcome {
 };
 
 std::string show(const Outcome& o) {
-  const char* r = o.result == Result::ok ? "ok" : o.result == Result::incomplete ? "incomplete"
-                                                                                  : "invalid";
+  const char* r = o.result == Result::ok           ? "ok"
+                  : o.result == Result::incomplete ? "incomplete"
+                                                   : "invalid";
   return std::string(r) + "@" + std::to_string(o.offset);
 }
 
@@ -97,10 +97,14 @@ Outcome reference(const Buf& in) {
       continue;
     }
     std::size_t total = 0;
-    if (b >= 0xC0 && b <= 0xDF) total = 2;
-    else if (b >= 0xE0 && b <= 0xEF) total = 3;
-    else if (b >= 0xF0 && b <= 0xF7) total = 4;
-    else return {Result::invalid, i};  // continuation byte as lead, or F8..FF
+    if (b >= 0xC0 && b <= 0xDF)
+      total = 2;
+    else if (b >= 0xE0 && b <= 0xEF)
+      total = 3;
+    else if (b >= 0xF0 && b <= 0xF7)
+      total = 4;
+    else
+      return {Result::invalid, i};  // continuation byte as lead, or F8..FF
     Buf seq{b};
     if (!viable(seq, total)) return {Result::invalid, i};
     for (std::size_t k = 1; k < total; ++k) {
@@ -132,7 +136,8 @@ void check_invariant(const Buf& in, const Outcome& want) {
 Buf encode(std::uint32_t cp) {
   if (cp < 0x80) return {static_cast<std::uint8_t>(cp)};
   if (cp < 0x800)
-    return {static_cast<std::uint8_t>(0xC0 | (cp >> 6)), static_cast<std::uint8_t>(0x80 | (cp & 0x3F))};
+    return {static_cast<std::uint8_t>(0xC0 | (cp >> 6)),
+            static_cast<std::uint8_t>(0x80 | (cp & 0x3F))};
   if (cp < 0x10000)
     return {static_cast<std::uint8_t>(0xE0 | (cp >> 12)),
             static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3F)),
@@ -154,8 +159,8 @@ Buf ascii(const std::string& s) { return Buf(s.begin(), s.end()); }
 }  // namespace
 
 TEST_CASE("utf8: reference checker agrees with encoder on sample code points", "[ws][utf8]") {
-  for (std::uint32_t cp : {0x0u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xD7FFu, 0xE000u, 0xFFFFu, 0x10000u,
-                           0x10FFFFu}) {
+  for (std::uint32_t cp :
+       {0x0u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xD7FFu, 0xE000u, 0xFFFFu, 0x10000u, 0x10FFFFu}) {
     CHECK(reference(encode(cp)) == Outcome{Result::ok, 0});
   }
   CHECK(reference(encode(0xD800)) == Outcome{Result::invalid, 1});
@@ -227,9 +232,11 @@ TEST_CASE("utf8: each invalid class fails at the exact byte", "[ws][utf8]") {
       {"truncated 3-byte", {0x41, 0xE2, 0x82}, {Result::incomplete, 1}},
       {"truncated 4-byte", {0xF0, 0x9F, 0x98}, {Result::incomplete, 0}},
       {"after fast path: overlong", cat({pre, {0xC0, 0xAF}}), {Result::invalid, p}},
-      {"after fast path: surrogate", cat({pre, encode(0xE9), {0xED, 0xB0, 0x80}}),
+      {"after fast path: surrogate",
+       cat({pre, encode(0xE9), {0xED, 0xB0, 0x80}}),
        {Result::invalid, p + 3}},
-      {"after fast path: truncated", cat({pre, pre, {0xF4, 0x8F, 0xBF}}),
+      {"after fast path: truncated",
+       cat({pre, pre, {0xF4, 0x8F, 0xBF}}),
        {Result::incomplete, 2 * p}},
       {"after fast path: FF then more", cat({pre, {0xFF}, pre}), {Result::invalid, p}},
   };
@@ -321,10 +328,10 @@ TEST_CASE("utf8: all 2-byte strings match the reference", "[ws][utf8]") {
 
 TEST_CASE("utf8: random texts with injected errors, every chunk size", "[ws][utf8]") {
   std::mt19937 rng(6455);  // fixed seed: deterministic
-  const std::vector<std::uint32_t> cps = {0x24,   0x41,    0xA2,    0x7FF,    0x800,  0x20AC,
-                                          0xD7FF, 0xE000,  0xFFFF,  0x10000,  0x10348, 0x10FFFF};
-  const std::vector<Buf> junk = {{0xC0}, {0x80}, {0xED, 0xA0}, {0xF4, 0x90}, {0xE0, 0x9F},
-                                 {0xFF}, {0xF0}, {0xE2, 0x82}};
+  const std::vector<std::uint32_t> cps = {0x24,   0x41,   0xA2,   0x7FF,   0x800,   0x20AC,
+                                          0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10348, 0x10FFFF};
+  const std::vector<Buf> junk = {{0xC0},       {0x80}, {0xED, 0xA0}, {0xF4, 0x90},
+                                 {0xE0, 0x9F}, {0xFF}, {0xF0},       {0xE2, 0x82}};
   for (int iter = 0; iter < 300; ++iter) {
     Buf s;
     const int pieces = static_cast<int>(rng() % 40);

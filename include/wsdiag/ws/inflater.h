@@ -1,0 +1,71 @@
+// wsdiag — permessage-deflate decompression (RFC 7692 §7.2.2), one direction of one connection.
+//
+// Design note. Each compressed message is inflated as its payload arrives, chunk by chunk, into a
+// fixed on-stack buffer: the output is handed to a sink (UTF-8 validation, counting, a preview)
+// and discarded, so a whole message is never held and a decompression bomb costs no memory. At
+// the end of the message the 4 octets 0x00 0x00 0xff 0xff that the sender removed are fed back
+// (§7.2.2). The LZ77 window carries over to the next message exactly when the sender's context
+// takeover is in force; with *_no_context_takeover the stream is reset per message. The window is
+// the negotiated *_max_window_bits of the sender, so a back-reference past it is an error, as it
+// would be for the real peer. Inflated bytes per message are capped (Limits): past the cap the
+// message is abandoned (and, with context takeover, so is the direction's context).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "wsdiag/common/byte_reader.h"
+
+namespace wsdiag::ws {
+
+class InflateSink {
+ public:
+  virtual ~InflateSink() = default;
+  /// Inflated bytes, in order; the view lives for the call only.
+  virtual void on_inflated(Bytes data) = 0;
+};
+
+class Inflater {
+ public:
+  enum class Status : std::uint8_t {
+    ok,
+    error,          ///< corrupt data, or a reference past the window (inflate-error)
+    over_limit,     ///< the message inflated past the cap (message-too-big)
+    no_context,     ///< the context was lost earlier (error or cap): cannot inflate (unverifiable)
+  };
+
+  /// window_bits: the sender's negotiated max window (8..15); no_context_takeover: reset per message.
+  Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes);
+  ~Inflater();
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  /// Starts a compressed message.
+  void begin_message() noexcept;
+  /// Inflates the next compressed payload bytes of the message.
+  Status feed(Bytes compressed, InflateSink& sink) noexcept;
+  /// The message's last frame ended: feeds the removed 00 00 ff ff tail and finishes the message.
+  Status end_message(InflateSink& sink) noexcept;
+
+  [[nodiscard]] std::uint64_t message_bytes() const noexcept { return out_; }
+  [[nodiscard]] Status status() const noexcept { return status_; }
+  [[nodiscard]] const char* error_text() const noexcept { return error_; }
+  /// A context-takeover stream that was picked up mid-way (handshake not captured) starts with an
+  /// empty window: a reference to earlier messages then fails. Such failures mean "unverifiable",
+  /// not "corrupt"; the caller decides with this flag.
+  [[nodiscard]] bool context_takeover() const noexcept { return !no_context_takeover_; }
+
+ private:
+  Status run(Bytes in, InflateSink& sink, bool final) noexcept;
+  struct Z;
+  std::unique_ptr<Z> z_;
+  int window_bits_;
+  bool no_context_takeover_;
+  std::uint64_t max_;
+  std::uint64_t out_ = 0;
+  Status status_ = Status::ok;
+  bool context_lost_ = false;
+  const char* error_ = "";
+};
+
+}  // namespace wsdiag::ws

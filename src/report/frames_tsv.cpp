@@ -15,7 +15,8 @@ constexpr std::uint8_t kOpClose = 0x8;
 
 void write_frames_header(std::FILE* out) {
   std::fputs(
-      "packet\tconn\ttime\tdir\tfin\trsv\topcode\tmasked\tpayload_len\tclose_code\tclose_reason\n",
+      "packet\tconn\ttime\tdir\tfin\trsv\topcode\tmasked\tpayload_len\tclose_code\tclose_reason\t"
+      "message_len\ttext_preview\n",
       out);
 }
 
@@ -41,6 +42,15 @@ void format_frame(Buffer& buf, const session::FrameRecord& f) {
   if (f.opcode == kOpClose && !f.close_reason.empty()) {
     const std::string reason = escape_tsv(f.close_reason);
     buf.append(reason.data(), reason.data() + reason.size());
+  }
+  // Beyond CLI.md's columns: on a message's last frame, its size after inflating and (text) its
+  // first 80 characters, as tshark's websocket.payload.text shows them.
+  buf.push_back('\t');
+  if (f.message_len) fmt::format_to(std::back_inserter(buf), "{}", *f.message_len);
+  buf.push_back('\t');
+  if (!f.text_preview.empty()) {
+    const std::string text = escape_tsv(f.text_preview);
+    buf.append(text.data(), text.data() + text.size());
   }
 }
 

@@ -123,7 +123,7 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   ws::Utf8Validator utf8;
   std::unique_ptr<ws::Inflater> inflater;  // created at the first compressed message
   bool inflate_context_lost = false;       // a gap or error broke a context-takeover stream
-  std::array<char, 80> preview{};
+  std::array<char, 320> preview{};  // room for 80 characters of 4-byte UTF-8
   std::size_t preview_len = 0;
   PacketRef msg_at{};
   // frame in progress
@@ -406,7 +406,14 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
   }
   if (rec != nullptr && !msg_unverifiable) {
     rec->message_len = msg_app_bytes;
-    if (msg_opcode == op::text) rec->text_preview.assign(preview.data(), preview_len);
+    if (msg_opcode == op::text) {
+      // the first 80 characters (code points), as tshark previews text
+      std::size_t end = 0;
+      for (int chars = 0; end < preview_len; ++end) {
+        if ((static_cast<unsigned char>(preview[end]) & 0xC0) != 0x80 && chars++ == 80) break;
+      }
+      rec->text_preview.assign(preview.data(), end);
+    }
   }
   in_message = false;
 }

@@ -51,6 +51,14 @@ def wsdiag_unescape(s):
     return b.decode("utf-8", "replace")
 
 
+def preview_matches(tshark, ours):
+    # tshark's preview is the text with each CRLF (or lone CR/LF) shown as one space, cut at 80
+    # characters; wsdiag's is the raw first 80 characters. Normalise ours the same way, then the
+    # shorter must be a prefix of the longer.
+    norm = re.sub(r"\r\n|\r|\n", " ", ours)
+    return tshark.startswith(norm) or norm.startswith(tshark)
+
+
 def truth_rows(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -61,6 +69,7 @@ def truth_rows(path):
             "opcode": int(r["opcode"]), "masked": int(r["mask"]), "payload_len": int(r["payload_len"]),
             "close_code": r["close_code"], "close_reason": unescape(r["close_reason"]),
             "_ws_idx": int(r["ws_idx"] or 0),
+            "text_len": r["text_len"], "text_preview": unescape(r["text_preview"]),
         })
     # tshark lists frames in packet order, then position within the packet
     out.sort(key=lambda r: (r["packet"], r["_ws_idx"]))
@@ -80,6 +89,7 @@ def wsdiag_rows(binary, capture, extra):
             "packet": int(r["packet"]), "dir": r["dir"], "fin": int(r["fin"]), "rsv": int(r["rsv"]),
             "opcode": int(r["opcode"]), "masked": int(r["masked"]), "payload_len": int(r["payload_len"]),
             "close_code": r["close_code"], "close_reason": wsdiag_unescape(r["close_reason"]),
+            "message_len": r.get("message_len", ""), "text_preview": wsdiag_unescape(r.get("text_preview", "")),
         })
     return out
 
@@ -120,6 +130,14 @@ def main():
                 else:
                     diffs = [k for k in ("packet", "dir", "fin", "rsv", "opcode", "masked", "payload_len",
                                          "close_code", "close_reason") if w[k] != g[k]]
+                    # Text messages: tshark shows the whole (reassembled, inflated) message's length
+                    # and first 80 characters on its last frame; so does wsdiag.
+                    if w["text_len"]:
+                        if g["message_len"] != w["text_len"]:
+                            diffs.append("text_len")
+                            w["text_len"], g["text_len"] = w["text_len"], g["message_len"]
+                        elif not preview_matches(w["text_preview"], g["text_preview"]):
+                            diffs.append("text_preview")
                     if diffs:
                         problems.append(f"frame {i + 1} (tshark packet {w['packet']}): "
                                         + ", ".join(f"{k}: tshark={w[k]!r} wsdiag={g[k]!r}" for k in diffs))

@@ -11,7 +11,8 @@ using wsdiag::session::FrameRecord;
 TEST_CASE("frames: header line is CLI.md's", "[report]") {
   const std::string out = capture_output([](std::FILE* f) { wsdiag::report::write_frames_header(f); });
   CHECK(out ==
-        "packet\tconn\ttime\tdir\tfin\trsv\topcode\tmasked\tpayload_len\tclose_code\tclose_reason\n");
+        "packet\tconn\ttime\tdir\tfin\trsv\topcode\tmasked\tpayload_len\tclose_code\tclose_reason\t"
+        "message_len\ttext_preview\n");
 }
 
 TEST_CASE("frames: data frame line", "[report]") {
@@ -26,9 +27,9 @@ TEST_CASE("frames: data frame line", "[report]") {
   f.payload_len = 70000;
   f.close_reason = "ignored";  // not a Close frame: columns stay empty
   f.close_code = 1000;
-  CHECK(wsdiag::report::frame_line(f) == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t");
+  CHECK(wsdiag::report::frame_line(f) == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\t\t");
   const std::string out = capture_output([&](std::FILE* o) { wsdiag::report::write_frame(o, f); });
-  CHECK(out == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\n");
+  CHECK(out == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\t\t\n");
 }
 
 TEST_CASE("frames: close frame with code and escaped reason", "[report]") {
@@ -42,14 +43,14 @@ TEST_CASE("frames: close frame with code and escaped reason", "[report]") {
   f.close_reason = std::string("a\tb\nc\rd\\e\x01\x7f\xff\xc3\xa9", 14);
   f.payload_len = 2 + f.close_reason.size();
   CHECK(wsdiag::report::frame_line(f) ==
-        "12\t1\t1700000000.000001\ts2c\t1\t0\t8\t0\t16\t1001\ta\\tb\\nc\\rd\\\\e\\x01\\x7f\\xff\xc3\xa9");
+        "12\t1\t1700000000.000001\ts2c\t1\t0\t8\t0\t16\t1001\ta\\tb\\nc\\rd\\\\e\\x01\\x7f\\xff\xc3\xa9\t\t");
 }
 
 TEST_CASE("frames: empty close frame has empty code and reason", "[report]") {
   FrameRecord f;
   f.at = {1, 0};
   f.opcode = 8;
-  CHECK(wsdiag::report::frame_line(f) == "1\t0\t0.000000\tc2s\t0\t0\t8\t0\t0\t\t");
+  CHECK(wsdiag::report::frame_line(f) == "1\t0\t0.000000\tc2s\t0\t0\t8\t0\t0\t\t\t\t");
 }
 
 TEST_CASE("frames: times before the epoch floor correctly", "[report]") {
@@ -76,4 +77,19 @@ TEST_CASE("escape_tsv matches the truth files' escaping", "[report]") {
   CHECK(escape_tsv("\xe2\x82") == "\\xe2\\x82");
   CHECK(escape_tsv("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");
   CHECK(escape_tsv("\xe2\x82x") == "\\xe2\\x82x");
+}
+
+TEST_CASE("frames: message length and text preview on a message's last frame", "[report]") {
+  wsdiag::session::FrameRecord f;
+  f.at = wsdiag::PacketRef{5, 1'700'000'000'000'000'000};
+  f.conn = 2;
+  f.dir = wsdiag::Dir::s2c;
+  f.fin = true;
+  f.rsv = 4;
+  f.opcode = 1;
+  f.payload_len = 38;
+  f.message_len = 1000;
+  f.text_preview = "line1\r\nline2\t";
+  CHECK(wsdiag::report::frame_line(f) ==
+        "5\t2\t1700000000.000000\ts2c\t1\t4\t1\t0\t38\t\t\t1000\tline1\\r\\nline2\\t");
 }

@@ -253,6 +253,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
+  bool list_rules = false;
+  app.add_flag("--rules", list_rules, "list every rule id wsdiag checks (severity, RFC section, title) and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -261,6 +263,13 @@ int run(int argc, char** argv) {
     return kExitError;
   }
   opt.progress = !no_progress;
+  if (list_rules) {
+    for (const auto& r : diag::all_rules()) {
+      fmt::print("{:<28} {:<8} {:<26} {}\n", r.name, diag::to_string(r.severity), r.spec.empty() ? "-" : r.spec,
+                 r.title);
+    }
+    return kExitOk;
+  }
   opt.files.insert(opt.files.end(), read_files.begin(), read_files.end());
   if (opt.files.empty()) {
     fmt::print(stderr, "wsdiag: no capture file given\nTry 'wsdiag --help'.\n");

@@ -252,22 +252,20 @@ SegmentStatus Reassembler::place(std::int64_t off, Bytes payload, std::uint32_t 
 }
 
 void Reassembler::on_peer_ack(std::uint32_t ack, PacketRef at) {
-  if (!started_ || ended_) return;
+  if (!started_ || ended_ || ooo_.empty()) return;
   std::int64_t ack_off = offset_of(ack);
   if (fin_seen_) ack_off = std::min(ack_off, static_cast<std::int64_t>(fin_off_));
   const auto next = static_cast<std::int64_t>(next_off_);
   if (ack_off <= next || ack_off - next > kMaxAhead) return;
   const auto target = static_cast<std::uint64_t>(ack_off);
-  while (next_off_ < target) {
-    if (!ooo_.empty() && ooo_.begin()->first <= next_off_) {
-      drain(at);
-      continue;
-    }
-    std::uint64_t hole_end = target;
-    if (!ooo_.empty()) hole_end = std::min(hole_end, ooo_.begin()->first);
-    gap_to(hole_end, GapReason::capture_loss, at);
+  // A hole is capture loss only when the peer acknowledges bytes already waiting after it: the
+  // receiver had the hole's bytes, and the capture never will. (An ACK past a hole with nothing
+  // behind it may just have been captured before its data, as multi-queue NICs do; such a hole
+  // is filled when the data comes, or released as a gap when the direction ends.)
+  while (!ooo_.empty() && ooo_.begin()->first < target) {
+    gap_to(ooo_.begin()->first, GapReason::capture_loss, at);
+    drain(at);
   }
-  drain(at);
   maybe_end_fin(at);
 }
 

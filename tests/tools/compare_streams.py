@@ -96,20 +96,24 @@ class TsharkStream:
         self.dirs = [Direction(), Direction()]
 
 
-def tshark_env():
+def tshark_env(conf_dir):
     env = dict(os.environ)
-    env["WIRESHARK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="wsdiag-tshark-conf-")
+    env["WIRESHARK_CONFIG_DIR"] = conf_dir     # empty: no personal preferences
     env.setdefault("LC_ALL", "C")
     return env
 
 
 def tshark_streams(tshark, capture, extra_opts=(), guess=0):
+    with tempfile.TemporaryDirectory(prefix="wsdiag-tshark-conf-") as conf:
+        return _tshark_streams(tshark, capture, extra_opts, guess, tshark_env(conf))
+
+
+def _tshark_streams(tshark, capture, extra_opts, guess, env):
     """All TCP streams of the capture as TsharkStream objects, in tcp.stream order.
 
     tshark starts slowly (about a second), so the first run both lists the tcp.stream values of every
     packet (-T fields) and follows streams 0..guess-1 (guess = wsdiag's connection count + a margin);
     only streams beyond the guess need another run."""
-    env = tshark_env()
     first = list(range(max(1, guess)))[:STREAMS_PER_RUN]
     args = [tshark, "-n", "-r", capture] + list(extra_opts) + ["-T", "fields", "-e", "tcp.stream"]
     for i in first:

@@ -9,8 +9,10 @@
 //     an overlap whose bytes differ from buffered bytes is counted as inconsistent.
 //   - Bytes before the delivery point are retransmissions and dropped. Bytes already delivered
 //     are not kept (zero copy), so a retransmission can only be compared with bytes still buffered.
-//   - A hole becomes a gap (on_gap) when the peer acknowledges past it (capture loss), when the
-//     store is full (buffer_limit), or when the direction ends with the hole open (unfilled).
+//   - A hole becomes a gap (on_gap) when the peer acknowledges bytes stored after it (capture
+//     loss: tshark's rule too), when the store is full (buffer_limit), or when the direction ends
+//     with the hole open (unfilled). An ACK past a hole with nothing stored after it is not proof
+//     of loss (the data may have been captured after its ACK) and changes nothing.
 //   - FIN ends the direction once every byte before it is delivered; RST ends it at once (bytes
 //     still buffered are released first, holes as gaps).
 //   - A stream picked up mid-connection starts at the first segment seen.
@@ -69,7 +71,8 @@ class Reassembler {
   SegmentStatus on_segment(std::uint32_t seq, Bytes payload, std::uint32_t wire_len, bool fin,
                            bool rst, PacketRef at);
 
-  /// The other side acknowledged `ack` (its ACK flag was set). Holes below it become capture loss.
+  /// The other side acknowledged `ack` (its ACK flag was set). Holes below stored bytes that it
+  /// covers become capture loss.
   void on_peer_ack(std::uint32_t ack, PacketRef at);
 
   /// No more packets will come (capture end, eviction, port reuse): release buffered bytes with gaps

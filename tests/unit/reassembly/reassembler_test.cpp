@@ -238,15 +238,35 @@ TEST_CASE("a hole acknowledged by the peer becomes a capture-loss gap", "[reasse
   CHECK(h.r.stats().capture_loss_bytes == 10);
 }
 
-TEST_CASE("tail loss: the peer acknowledges bytes never seen", "[reassembly]") {
+TEST_CASE("an ACK past a hole with nothing behind it is not yet a gap (data captured after its ACK)",
+          "[reassembly]") {
   Harness h;
   h.r.on_syn(0);
   h.send({1, "abc"});
-  h.r.on_peer_ack(10, PacketRef{5, 0});
-  CHECK(h.rec.bytes == "abc######");
-  CHECK(h.r.stats().capture_loss_bytes == 6);
-  h.send({10, "xyz"});
+  h.r.on_peer_ack(10, PacketRef{5, 0});  // the capture saw the ACK first...
+  CHECK(h.rec.count('g') == 0);
+  h.send({4, "defghi"});  // ...and the data right after it: nothing lost
+  CHECK(h.rec.bytes == "abcdefghi");
+}
+
+TEST_CASE("tail loss: the hole becomes a gap once later bytes are acknowledged, or at the end",
+          "[reassembly]") {
+  Harness h;
+  h.r.on_syn(0);
+  h.send({1, "abc"});
+  h.r.on_peer_ack(10, PacketRef{5, 0});  // bytes 4..9 never captured
+  h.send({10, "xyz"});                   // waits behind the hole
+  CHECK(h.rec.bytes == "abc");
+  h.r.on_peer_ack(13, PacketRef{7, 0});  // acknowledges stored bytes: the hole is capture loss
   CHECK(h.rec.bytes == "abc######xyz");
+  CHECK(h.r.stats().capture_loss_bytes == 6);
+  Harness end;
+  end.r.on_syn(0);
+  end.send({1, "abc"});
+  end.send({10, "xyz"});
+  end.r.finish(EndReason::capture_end, PacketRef{9, 0});
+  CHECK(end.rec.bytes == "abc######xyz");
+  CHECK(end.r.stats().capture_loss_bytes == 0);  // never proven lost: an unfilled hole
 }
 
 TEST_CASE("an ACK of the FIN is not a gap; an ACK beyond plausibility is ignored", "[reassembly]") {

@@ -99,9 +99,13 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   void add(RuleId r, PacketRef at, std::string msg) { s_.add_finding(r, diag::side_of(dir_), at, std::move(msg)); }
 
   struct Ping {
-    std::array<std::uint8_t, 125> data{};
-    std::uint8_t len = 0;
+    std::array<std::uint8_t, 125> data{};  // the first 125 bytes (all of a legal Ping)
+    std::uint64_t len = 0;                 // the whole payload length
     PacketRef at;
+    [[nodiscard]] bool answered_by(Bytes pong, std::uint64_t pong_len) const {
+      const std::size_t kept = std::min<std::size_t>(static_cast<std::size_t>(std::min<std::uint64_t>(len, 125)), pong.size());
+      return pong_len == len && std::equal(pong.begin(), pong.begin() + static_cast<std::ptrdiff_t>(kept), data.begin());
+    }
   };
 
   WsSession& s_;
@@ -358,7 +362,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     }
     auto& p = pings[n_pings++];
     const std::size_t kept = std::min(ctrl_payload.size(), p.data.size());
-    p.len = static_cast<std::uint8_t>(kept);
+    p.len = h.payload_len;
     std::copy_n(ctrl_payload.begin(), kept, p.data.begin());
     p.at = at;
   } else if (h.opcode == op::pong) {
@@ -368,16 +372,20 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     auto& peer = *s_.side_[static_cast<int>(other(dir_))];
     std::size_t match = peer.n_pings;
     for (std::size_t i = peer.n_pings; i-- > 0;) {
-      const auto& p = peer.pings[i];
-      if (p.len == ctrl_payload.size() && std::equal(ctrl_payload.begin(), ctrl_payload.end(), p.data.begin())) {
+      if (peer.pings[i].answered_by(ctrl_payload, h.payload_len)) {
         match = i;
         break;
       }
     }
     if (match < peer.n_pings) {
+      // Answers this Ping and every older one, remembered or not.
       std::move(peer.pings.begin() + static_cast<std::ptrdiff_t>(match + 1),
                 peer.pings.begin() + static_cast<std::ptrdiff_t>(peer.n_pings), peer.pings.begin());
       peer.n_pings -= match + 1;
+      peer.pings_forgotten = 0;
+    } else if (peer.pings_forgotten > 0) {
+      // Likely the answer to a Ping too old to be remembered (more than kMaxPings outstanding).
+      --peer.pings_forgotten;
     } else if (peer.n_pings > 0 && !ctrl_gap) {
       add(RuleId::pong_mismatch, at,
           fmt::format("Pong payload ({} bytes) matches no outstanding Ping (last Ping at packet {})",
@@ -620,7 +628,9 @@ void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
       return;
     }
     case Mode::wait: {
-      if (held_.size() + bytes.size() > kMaxHeldBytes) {
+      // Held bytes stay one contiguous prefix: once something was dropped (bound or capture gap),
+      // everything after it is dropped too and replayed as one gap after the prefix.
+      if (held_dropped_ > 0 || held_.size() + bytes.size() > kMaxHeldBytes) {
         held_dropped_ += bytes.size();
         return;
       }
@@ -737,12 +747,20 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
       at = pb;
     }
   };
-  if (ce.rst || se.rst) {
+  // The ending is the first FIN or RST: a RST that only answers the peer's earlier FIN does not
+  // make its sender the cause (it is still reported as an rst finding).
+  diag::Side rst_by = diag::Side::none, fin_by = diag::Side::none;
+  PacketRef rst_at{}, fin_at{};
+  if (ce.rst || se.rst) first_of(ce.rst, ce.first_rst, se.rst, se.first_rst, rst_by, rst_at);
+  if (ce.fin || se.fin) first_of(ce.fin, ce.first_fin, se.fin, se.first_fin, fin_by, fin_at);
+  if (rst_by != diag::Side::none && (fin_by == diag::Side::none || rst_at.index <= fin_at.index)) {
     t.how = diag::TcpEndHow::rst;
-    first_of(ce.rst, ce.first_rst, se.rst, se.first_rst, t.by, t.at);
-  } else if (ce.fin || se.fin) {
+    t.by = rst_by;
+    t.at = rst_at;
+  } else if (fin_by != diag::Side::none) {
     t.how = diag::TcpEndHow::fin;
-    first_of(ce.fin, ce.first_fin, se.fin, se.first_fin, t.by, t.at);
+    t.by = fin_by;
+    t.at = fin_at;
   } else {
     t.how = diag::TcpEndHow::open;
     t.by = diag::Side::none;
@@ -835,18 +853,23 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
                             request_at_.index, end_by));
   }
   // How TCP ended, relative to the close handshake.
-  if (t.how == diag::TcpEndHow::rst) {
+  if (t.client_rst || t.server_rst) {
+    const bool client_first = t.client_rst && (!t.server_rst || t.client_rst_at.index <= t.server_rst_at.index);
+    const auto rst_side = client_first ? diag::Side::client : diag::Side::server;
+    const PacketRef rst_at = client_first ? t.client_rst_at : t.server_rst_at;
+    const char* rst_name = client_first ? "client" : "server";
     std::string when;
     if (!close_.seen) {
       when = "with no Close frame sent by either side";
-    } else if (close_.echoed && t.at.index > close_.echo_at.index) {
+    } else if (close_.echoed && rst_at.index > close_.echo_at.index) {
       when = "after the close handshake completed";
-    } else if (t.at.index > close_.at.index) {
+    } else if (rst_at.index > close_.at.index) {
       when = "during the close handshake (the Close was not answered yet)";
     } else {
       when = "before any Close frame";
     }
-    add_finding(RuleId::rst, t.by, t.at, fmt::format("the {} reset the connection {}", end_by, when));
+    if (t.how == diag::TcpEndHow::fin) when += fmt::format(", after the {}'s FIN", end_by);
+    add_finding(RuleId::rst, rst_side, rst_at, fmt::format("the {} reset the connection {}", rst_name, when));
   }
   if (!close_.seen && (t.client_fin || t.server_fin) && h.response_seen && hs_.switched()) {
     const bool cf = t.client_fin && (!t.server_fin || t.client_fin_at.index <= t.server_fin_at.index);
@@ -866,8 +889,8 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   if (close_.seen && close_.echoed && tcp_ended) {
     // §7.1.1: the server should close the TCP connection first.
     const bool client_first_fin = t.client_fin && (!t.server_fin || t.client_fin_at.index < t.server_fin_at.index);
-    const bool client_first_rst = t.how == diag::TcpEndHow::rst && t.by == diag::Side::client &&
-                                  (!t.server_fin || t.client_rst_at.index < t.server_fin_at.index);
+    const bool client_first_rst = t.client_rst && (!t.server_fin || t.client_rst_at.index < t.server_fin_at.index) &&
+                                  (!t.server_rst || t.client_rst_at.index < t.server_rst_at.index);
     if (client_first_fin || client_first_rst) {
       add_finding(RuleId::client_closed_tcp_first, diag::Side::client, t.at,
                   "after the close handshake the client closed TCP before the server did");

@@ -254,3 +254,39 @@ TEST_CASE("ping-unanswered", "[session]") {
     expect_clean(s);
   }
 }
+
+// §5.5.3: a side may answer only the most recent of several Pings. Older Pings pushed out of the
+// session's bounded Ping memory (8) must count as answered by that Pong as well, like the ones
+// still remembered.
+TEST_CASE("nine Pings answered by one Pong to the most recent: none", "[session]") {
+  const auto s = conversation([&](Conv& c) {
+    for (int i = 1; i <= 9; ++i) c.send(C, cf(op::ping, std::to_string(i)));
+    c.send(S, sf(op::pong, "9"));
+    c.wait_ns(5'000'000'000);
+  });
+  expect_clean(s);  // fails: ping-unanswered (server), "1 Ping(s) ... never answered"
+}
+
+// The same burst answered Ping by Ping, in order: every Pong carries its Ping's payload.
+TEST_CASE("nine Pings each answered in order: none", "[session]") {
+  const auto s = conversation([&](Conv& c) {
+    for (int i = 1; i <= 9; ++i) c.send(C, cf(op::ping, std::to_string(i)));
+    for (int i = 1; i <= 9; ++i) c.send(S, sf(op::pong, std::to_string(i)));
+    c.wait_ns(5'000'000'000);
+  });
+  expect_clean(s);  // fails: pong-mismatch (server) for Pong "1", and ping-unanswered
+}
+
+// An oversized Ping echoed byte for byte: the Pong's payload IS identical (§5.5.3), so both frames
+// are control-too-long, but there is no pong-mismatch.
+TEST_CASE("a 126-byte Ping echoed by an identical Pong is not pong-mismatch", "[session]") {
+  PacketRef ping_at{}, pong_at{};
+  const auto s = conversation([&](Conv& c) {
+    ping_at = c.send(C, cf(op::ping, std::string(126, 'p')));
+    pong_at = c.send(S, sf(op::pong, std::string(126, 'p')));
+  });
+  INFO(describe(s));
+  CHECK(count_of(s, RuleId::control_too_long, Side::client) == 1);
+  CHECK(count_of(s, RuleId::control_too_long, Side::server) == 1);
+  CHECK(!s.has(RuleId::pong_mismatch));  // fails: only 125 bytes of the Ping are kept
+}

@@ -194,3 +194,52 @@ TEST_CASE("handshake problems surface as findings", "[session]") {
     CHECK(s.findings.empty());
   }
 }
+
+// While waiting for the 101, client bytes are held up to 64 KiB. A chunk that does not fit is
+// dropped, but a later, smaller chunk that fits is appended right after the held bytes, as if the
+// dropped bytes had never been in the stream: on replay the parser reads the middle of a frame's
+// payload as frame headers. Once anything is dropped, what follows must not be decoded as if it
+// were contiguous (framing must resume only at a trusted/plausible frame start).
+TEST_CASE("held client bytes past the 64 KiB bound do not corrupt framing", "[session]") {
+  Conv c;
+  c.send(C, upgrade_request());
+  c.send(C, cf(op::binary, std::string(60000, 'a')));  // 60008 bytes held
+  auto big = cf(op::binary, std::string(9000, 'a'));    // key 0: the wire payload is 'a' (0x61) bytes
+  big.key = {0, 0, 0, 0};
+  const std::string wire = big.bytes();                 // 9008 bytes
+  c.send(C, wire.substr(0, 8000));                      // does not fit: dropped
+  c.send(C, wire.substr(8000));                         // 1008 bytes fit: held after the first frame
+  c.send(S, upgrade_response());
+  close_normally(c);
+  const auto s = c.finish();
+  INFO(describe(s));
+  CHECK(s.has(RuleId::data_before_101));
+  // 0x61 0x61 read as a header: RSV1+RSV2, text, unmasked, 97 bytes.
+  CHECK(!s.has(RuleId::client_unmasked));
+  CHECK(!s.has(RuleId::rsv_bits));
+  CHECK(s.close.echoed);
+}
+
+// The same hole made by capture loss: the server ACKs client bytes the capture never saw while the
+// client's frames are held. The gap is only counted (held_dropped_), the bytes after it are
+// appended to the held ones as if contiguous, and the replay decodes payload as headers.
+TEST_CASE("a capture gap while client bytes are held does not corrupt framing", "[session]") {
+  Conv c;
+  c.send(C, upgrade_request());
+  c.send(C, cf(op::text, "first"));
+  auto big = cf(op::binary, std::string(3000, 'a'));
+  big.key = {0, 0, 0, 0};
+  const std::string wire = big.bytes();
+  c.lose(C, wire.substr(0, 1000));  // header and the first payload bytes never captured
+  c.send(C, wire.substr(1000));     // out of order until the hole is given up
+  c.ack(S);                         // the server acknowledges everything: a capture gap
+  c.send(S, upgrade_response());
+  close_normally(c);
+  const auto s = c.finish();
+  INFO(describe(s));
+  CHECK(s.has(RuleId::data_before_101));
+  CHECK(s.has(RuleId::capture_gap));
+  CHECK(!s.has(RuleId::client_unmasked));
+  CHECK(!s.has(RuleId::rsv_bits));
+  CHECK(s.close.echoed);
+}

@@ -205,6 +205,9 @@ class Conv {
     namespace tf = decode::tcp_flag;
     return segment(d, tf::ack, {});
   }
+  /// A segment from `d` the capture missed: its sequence space is used, nothing is processed
+  /// (the peer's next ACK reveals the hole as a capture gap).
+  void lose(Dir d, std::string_view payload) { seq_[static_cast<int>(d)] += static_cast<std::uint32_t>(payload.size()); }
   /// Lets capture time pass before the next packet.
   void wait_ns(std::int64_t ns) { t_ += ns; }
   /// The packet the next segment will be.

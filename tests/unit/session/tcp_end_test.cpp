@@ -263,3 +263,24 @@ TEST_CASE("verdict: violations do not replace the close code", "[session]") {
   INFO(v.summary);
   CHECK(contains(v.summary, "12"));
 }
+
+// RULES.md: the verdict's side "is who caused the ending (who sent the first Close, or who sent
+// the FIN/RST)". Here the server closed TCP first with no Close frame and the client's RST only
+// answered that FIN, yet finish_tcp_facts() prefers any RST over an earlier FIN, so tcp_end.by and
+// the 1006 verdict blame the client ("the app, tab or process was killed ...").
+TEST_CASE("a RST answering the peer's earlier FIN does not make the RST sender the cause",
+          "[session]") {
+  Conv c;
+  c.open();
+  c.send(C, cf(op::text, "x"));
+  const auto fin_at = c.fin(S);
+  c.rst(C);
+  const auto s = c.finish();
+  INFO(describe(s));
+  CHECK(count_of(s, RuleId::fin_without_close, Side::server) == 1);
+  CHECK(s.tcp_end.by == Side::server);  // fails: client
+  CHECK(s.tcp_end.at.index == fin_at.index);
+  const auto v = diag::diagnose(s);
+  CHECK(v.code == 1006);
+  CHECK(v.side == Side::server);  // fails: client
+}

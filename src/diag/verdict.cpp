@@ -378,7 +378,8 @@ Verdict make_handshake_failed(const ConnectionSummary& s) {
 bool applies_closed(const ConnectionSummary& s) { return s.close.seen; }
 
 bool explains_closed(RuleId r) {
-  return r == RuleId::close_code_invalid || r == RuleId::close_echo_mismatch ||
+  return r == RuleId::close_code_invalid || r == RuleId::close_not_echoed ||
+         r == RuleId::close_echo_mismatch ||
          r == RuleId::client_closed_tcp_first || r == RuleId::open_at_end;
 }
 
@@ -407,6 +408,9 @@ Verdict make_closed(const ConnectionSummary& s) {
   const std::uint16_t code = c.code.value_or(1005);
   const bool valid = empty || close_code_valid_on_wire(code);
   const auto info = close_code_info(code);
+  // A 1-byte payload also has no code (close-payload-1): it is malformed, not empty.
+  const Finding* one = empty ? s.find(RuleId::close_payload_1) : nullptr;
+  const bool one_byte = one != nullptr && (one->side == c.initiator || one->at == c.at);
 
   Verdict v;
   v.code = code;
@@ -419,13 +423,18 @@ Verdict make_closed(const ConnectionSummary& s) {
                              : c.initiator == Side::both ? std::string(" by both sides at once")
                                                          : " by " + the_side(c.initiator);
   const std::string reason =
-      c.reason.empty() ? std::string() : fmt::format(" \"{}\"", printable(c.reason));
+      c.reason.empty() ? std::string() : fmt::format(", reason \"{}\"", printable(c.reason));
   if (!empty && code == 1000) {
     v.summary = fmt::format("closed normally (1000){}{}", by, reason);
   } else if (empty) {
-    v.summary = fmt::format("closed{} with an empty Close frame (1005 No Status Received)", by);
+    v.summary = fmt::format("closed{} with {} Close frame (1005 No Status Received)", by,
+                            one_byte ? "a malformed 1-byte" : "an empty");
   } else {
     v.summary = fmt::format("closed{} with {}{}", by, code_label(c.code), reason);
+  }
+
+  if (!c.echoed && t.how != TcpEndHow::open) {
+    v.summary += fmt::format("; {} never answered it (close-not-echoed)", peer_of(c.initiator));
   }
 
   // Evidence: who, what, where.
@@ -444,13 +453,19 @@ Verdict make_closed(const ConnectionSummary& s) {
   // The reply.
   const std::string peer = peer_of(c.initiator);
   if (c.echoed) {
-    std::string reply = c.echo_code ? fmt::format("its own Close ({})", *c.echo_code)
-                                    : std::string("an empty Close");
-    if (c.echo_code != c.code) reply += " (a different code, which is allowed)";
+    std::string reply;
+    if (c.echo_code == c.code) {
+      reply = c.echo_code ? fmt::format("its own Close ({})", *c.echo_code)
+                          : std::string("an empty Close");
+    } else {
+      reply = c.echo_code ? fmt::format("a Close with a different code, {}, which is allowed",
+                                        *c.echo_code)
+                          : std::string("an empty Close, which is allowed");
+    }
     const auto delay = ms_between(c.at, c.echo_at);
-    v.cause += fmt::format(" {} answered with {}{}{}.", capitalised(peer), reply,
+    v.cause += fmt::format(" {} answered{} with {}{}.", capitalised(peer),
                            delay ? fmt::format(" {} later", format_duration_ms(*delay)) : "",
-                           at_packet(c.echo_at));
+                           reply, at_packet(c.echo_at));
   } else if (t.how != TcpEndHow::open) {
     v.cause += fmt::format(" {} never answered with its own Close before TCP ended "
                            "(close-not-echoed).",
@@ -474,7 +489,11 @@ Verdict make_closed(const ConnectionSummary& s) {
   }
 
   // Meaning and usual causes.
-  if (!valid) {
+  if (one_byte) {
+    v.cause += " A 1-byte Close payload carries no status code, so it is reported as 1005; it is "
+               "malformed, not a deliberate empty Close.";
+    v.advice = "Fix the sender's close() call or Close framing.";
+  } else if (!valid) {
     v.cause += fmt::format(" Code {} must never appear in a Close frame (RFC 6455 §7.4), so the "
                            "receiver must treat it as a protocol error. {}",
                            code, rule_info(RuleId::close_code_invalid).cause);
@@ -500,6 +519,7 @@ bool applies_abnormal(const ConnectionSummary& s) {
 
 bool explains_abnormal(RuleId r) {
   return r == RuleId::rst || r == RuleId::fin_without_close || r == RuleId::handshake_accept ||
+         r == RuleId::handshake_subprotocol || r == RuleId::handshake_extension ||
          r == RuleId::ping_unanswered;
 }
 
@@ -549,8 +569,18 @@ Verdict make_abnormal(const ConnectionSummary& s) {
   }
   const std::optional<double> idle_ms = t.idle_before_ms;
   const double idle_s = idle_ms ? *idle_ms / 1000.0 : 0.0;
-  const bool bad_accept =
-      h.response_seen && h.status == 101 && has_problem(s, RuleId::handshake_accept);
+  // A 101 the client must reject (RFC 6455 §4.1): it fails the connection, no Close frame.
+  std::optional<RuleId> bad_101;
+  if (h.response_seen && h.status == 101) {
+    for (RuleId r : {RuleId::handshake_accept, RuleId::handshake_subprotocol,
+                     RuleId::handshake_extension}) {
+      if (has_problem(s, r)) {
+        bad_101 = r;
+        break;
+      }
+    }
+  }
+  const bool bad_accept = bad_101 == RuleId::handshake_accept;
   const Finding* ping = s.find(RuleId::ping_unanswered);
   const bool lossy = s.has(RuleId::capture_gap) || s.has(RuleId::snaplen_truncated) ||
                      s.has(RuleId::ws_desync) || s.has(RuleId::limit_ooo_buffer);
@@ -560,6 +590,10 @@ Verdict make_abnormal(const ConnectionSummary& s) {
     v.summary = fmt::format("abnormal closure (1006): the server's Sec-WebSocket-Accept did not "
                             "match the key, and {} without a Close frame",
                             ending);
+  } else if (bad_101) {
+    v.summary = fmt::format("abnormal closure (1006): the server's 101 was invalid ({}), and {} "
+                            "without a Close frame",
+                            rule_info(*bad_101).name, ending);
   } else {
     v.summary = fmt::format("abnormal closure (1006): {} without a Close frame", ending);
     if (idle_ms && idle_s >= 1.0) {
@@ -583,6 +617,13 @@ Verdict make_abnormal(const ConnectionSummary& s) {
         "Close frame (RFC 6455 §4.1, §7.1.7){}.",
         at_packet(h.response_at),
         t.by == Side::client ? ", which is what the client did" : "");
+  } else if (bad_101) {
+    v.cause += fmt::format(" The server answered 101{} but broke {} ({}): {}. A compliant client "
+                           "must fail the connection without a Close frame (RFC 6455 §4.1, "
+                           "§7.1.7){}.",
+                           at_packet(h.response_at), rule_info(*bad_101).spec,
+                           rule_info(*bad_101).name, rule_info(*bad_101).title,
+                           t.by == Side::client ? ", which is what the client did" : "");
   }
 
   const KnownTimeout* timeout = idle_ms ? matching_timeout(idle_s) : nullptr;
@@ -617,7 +658,7 @@ Verdict make_abnormal(const ConnectionSummary& s) {
                "gap.";
   }
 
-  if (!bad_accept && !long_idle && !timeout) {
+  if (!bad_101 && !long_idle && !timeout) {
     if (t.by == Side::server) {
       v.cause += rst ? " A server-side RST without a Close usually means the process died or was "
                        "killed (crash, OOM kill, restart), closed the socket with unread data, or "
@@ -637,8 +678,8 @@ Verdict make_abnormal(const ConnectionSummary& s) {
   }
 
   // Advice.
-  if (bad_accept) {
-    v.advice = std::string(rule_info(RuleId::handshake_accept).advice);
+  if (bad_101) {
+    v.advice = std::string(rule_info(*bad_101).advice);
   } else if (timeout || long_idle) {
     v.advice = "Send Pings (or application heartbeats) more often than the shortest idle timeout "
                "on the path, e.g. every 20-30 s, or raise that timeout (nginx "

@@ -111,9 +111,16 @@ TEST_CASE("verdict: clean 1000 closed by the client", "[diag]") {
   CHECK(v.summary == "closed normally (1000) by the client");
   CHECK_THAT(v.cause, Contains("packet 20"));
   // echo delay from close.at/echo_at:
-  CHECK_THAT(v.cause, Contains("answered with its own Close (1000) 12 ms later"));
+  CHECK_THAT(v.cause, Contains("answered 12 ms later with its own Close (1000) (packet 21"));
   CHECK_THAT(v.cause, Contains("server then closed TCP (FIN, packet 22, 2023-11-14T22:13:25.013000Z)"));
   CHECK_THAT(v.cause, !Contains("Also found"));
+
+  ConnectionSummary other = s;
+  other.close.echo_code = 1001;  // a different reply code is legal and shown as such
+  const Verdict w = diagnose(other);
+  CHECK(w.code == std::optional<std::uint16_t>(1000));
+  CHECK(w.severity == Severity::info);
+  CHECK_THAT(w.cause, Contains("with a Close with a different code, 1001, which is allowed"));
 }
 
 TEST_CASE("verdict: empty Close is 1005", "[diag]") {
@@ -126,6 +133,18 @@ TEST_CASE("verdict: empty Close is 1005", "[diag]") {
   CHECK(v.side == Side::client);
   CHECK_THAT(v.summary, Contains("empty Close"));
   CHECK_THAT(v.cause, Contains("no status code"));
+}
+
+TEST_CASE("verdict: a 1-byte Close is not called empty", "[diag]") {
+  ConnectionSummary s = closed_by_client(std::nullopt);
+  s.findings.push_back({RuleId::close_payload_1, Side::client, pkt(20, 5000), "1 byte", 1});
+  const Verdict v = diagnose(s);
+  CHECK(v.code == std::optional<std::uint16_t>(1005));
+  CHECK(v.severity == Severity::error);
+  CHECK_THAT(v.summary, StartsWith("closed by the client with a malformed 1-byte Close frame"));
+  CHECK_THAT(v.summary, !Contains("empty"));
+  CHECK_THAT(v.cause, Contains("malformed, not a deliberate empty Close"));
+  CHECK_THAT(v.advice, !Contains("deliberate close"));
 }
 
 TEST_CASE("verdict: close code severities and names", "[diag]") {
@@ -177,7 +196,7 @@ TEST_CASE("verdict: close reason is shown, escaped and bounded", "[diag]") {
   ConnectionSummary s = closed_by_client(4001);
   s.close.reason = "token \"expired\"\n" + std::string(300, 'x');
   const Verdict v = diagnose(s);
-  CHECK_THAT(v.summary, Contains("4001 (Application-defined code) \"token \\\"expired\\\"\\x0A"));
+  CHECK_THAT(v.summary, Contains("4001 (Application-defined code), reason \"token \\\"expired\\\"\\x0A"));
   CHECK(v.summary.size() < 220);
   CHECK(v.summary.find('\n') == std::string::npos);
 
@@ -200,9 +219,9 @@ TEST_CASE("verdict: Close not echoed, then RST", "[diag]") {
   CHECK(v.severity == Severity::warning);  // raised by the findings
   CHECK_THAT(v.cause, Contains("never answered with its own Close"));
   CHECK_THAT(v.cause, Contains("before the close handshake completed"));
-  CHECK_THAT(v.summary, StartsWith("closed normally (1000) by the client; warning: "));
-  CHECK_THAT(v.summary, Contains("(close-not-echoed, server) at packet 20"));  // earliest first
-  CHECK_THAT(v.summary, Contains("(+1 more finding)"));
+  CHECK(v.summary == "closed normally (1000) by the client; the server never answered it "
+                     "(close-not-echoed); warning: TCP connection reset (rst, server) at packet 22");
+  CHECK_THAT(v.cause, !Contains("Also found: Close not answered"));  // said once
   CHECK_THAT(v.advice, Contains("did not complete the close handshake"));
 }
 
@@ -348,6 +367,22 @@ TEST_CASE("verdict: 101 with a bad Sec-WebSocket-Accept stays 1006", "[diag]") {
   CHECK_THAT(v.advice, Contains("GUID"));
 }
 
+TEST_CASE("verdict: 101 with an unoffered subprotocol is 1006 and says why", "[diag]") {
+  ConnectionSummary s = established();
+  s.handshake.ok = false;
+  s.findings.push_back({RuleId::handshake_subprotocol, Side::server, pkt(6, 3), "chat.v2", 1});
+  s.tcp_end.how = TcpEndHow::fin;
+  s.tcp_end.by = Side::client;
+  s.tcp_end.at = pkt(8, 4);
+  const Verdict v = diagnose(s);
+  CHECK(v.code == std::optional<std::uint16_t>(1006));
+  CHECK(v.severity == Severity::error);
+  CHECK(v.summary == "abnormal closure (1006): the server's 101 was invalid "
+                     "(handshake-subprotocol), and the client closed TCP without a Close frame");
+  CHECK_THAT(v.cause, Contains("which is what the client did"));
+  CHECK_THAT(v.advice, Contains("Sec-WebSocket-Protocol"));
+}
+
 TEST_CASE("verdict: handshake rejected with 403", "[diag]") {
   ConnectionSummary s = established();
   s.handshake.status = 403;
@@ -462,6 +497,8 @@ TEST_CASE("verdict: handshake not captured is never 'handshake failed'", "[diag]
   s.close.seen = true;
   s.close.initiator = Side::server;
   s.close.code = 1001;
+  s.close.echoed = true;
+  s.close.echo_code = 1001;
   CHECK(first_row(s) == "closed");
   const Verdict v = diagnose(s);
   CHECK(v.code == std::optional<std::uint16_t>(1001));

@@ -543,6 +543,9 @@ void WsSession::on_response_head(PacketRef at, Bytes rest) {
   }
   start_ws(Dir::s2c, at);
   feed_ws(Dir::s2c, rest, at);
+  // The heads were parsed into hs_: their buffers are not needed any more.
+  s.head_ = http::HeadCollector(limits_->http_head_bytes);
+  c.head_ = http::HeadCollector(limits_->http_head_bytes);
   if (c.mode == Mode::wait) {
     start_ws(Dir::c2s, at);
     if (!held_.empty()) {
@@ -712,6 +715,15 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
 void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   s.ended = true;
+  // Nothing more will be delivered in this direction: free what it held (the connection may
+  // linger in the flow table for late ACKs; memory must follow open connections only).
+  s.inflater.reset();
+  s.ctrl = std::vector<std::uint8_t>();
+  s.head_ = http::HeadCollector(limits_->http_head_bytes);
+  if (d == Dir::c2s) {
+    held_ = std::vector<std::uint8_t>();
+    held_marks_ = std::vector<std::pair<std::size_t, PacketRef>>();
+  }
   if (s.mode == Mode::ws && !s.start_desynced && !s.parser_.desynced() && s.parser_.mid_frame()) {
     if (s.parser_.in_payload()) {
       const auto& h = s.parser_.current_header();

@@ -264,7 +264,8 @@ DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   if (header_len < kIpv4MinHeader) return DecodeStatus::malformed;
 
   const bool more_fragments = (frag_field & 0x2000) != 0;
-  const std::uint32_t frag_offset = std::uint32_t{static_cast<std::uint16_t>(frag_field & 0x1fff)} * 8;
+  const std::uint32_t frag_offset =
+      std::uint32_t{static_cast<std::uint16_t>(frag_field & 0x1fff)} * 8;
   const bool is_fragment = more_fragments || frag_offset != 0;
 
   std::uint64_t total = total_field;
@@ -371,8 +372,8 @@ DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint6
         const std::uint8_t len_field = r.u8();
         if (!r.ok()) return short_status(std::uint64_t{start} + 2, wire);
         // AH counts 4-byte units minus 2 (RFC 4302 §2.2); the others 8-byte units minus 1.
-        const std::size_t len = next == kProtoAh ? (std::size_t{len_field} + 2) * 4
-                                                 : (std::size_t{len_field} + 1) * 8;
+        const std::size_t len =
+            next == kProtoAh ? (std::size_t{len_field} + 2) * 4 : (std::size_t{len_field} + 1) * 8;
         r.skip(len - 2);
         if (!r.ok()) return short_status(std::uint64_t{start} + len, wire);
         next = following;

@@ -146,8 +146,8 @@ FragmentResult FragmentTable::add(const Fragment& f) {
     if (p.offset < end && p_end > off) {
       const std::uint32_t lo = std::max(off, p.offset);
       const std::uint32_t hi = std::min(end, p_end);
-      if (hi > lo && std::memcmp(f.data.data() + (lo - off), d.store.data() + p.pos + (lo - p.offset),
-                      hi - lo) != 0) {
+      if (hi > lo && std::memcmp(f.data.data() + (lo - off),
+                                 d.store.data() + p.pos + (lo - p.offset), hi - lo) != 0) {
         kill(d);
         return FragmentResult::dropped;
       }

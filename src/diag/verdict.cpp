@@ -549,9 +549,15 @@ const KnownTimeout* matching_timeout(double idle_s) {
 constexpr double kLongIdleSeconds = 25.0;
 
 Verdict make_abnormal(const ConnectionSummary& s) {
-  const TcpEndSummary& t = s.tcp_end;
+  const TcpEndSummary& tcp = s.tcp_end;
   const HandshakeSummary& h = s.handshake;
-  const bool rst = t.how == TcpEndHow::rst;
+  // Blame whoever started the ending (a RST that only answers a FIN is not the cause).
+  struct {
+    Side by;
+    PacketRef at;
+  } const t{tcp.initiator != Side::none ? tcp.initiator : tcp.by,
+            tcp.initiator != Side::none ? tcp.initiated_at : tcp.at};
+  const bool rst = tcp.initiator != Side::none ? tcp.initiated_by_rst : tcp.how == TcpEndHow::rst;
   const char* what = rst ? "RST" : "FIN";
 
   Verdict v;
@@ -567,7 +573,7 @@ Verdict make_abnormal(const ConnectionSummary& s) {
   } else {
     ending = rst ? who + " reset the connection" : who + " closed TCP";
   }
-  const std::optional<double> idle_ms = t.idle_before_ms;
+  const std::optional<double> idle_ms = tcp.idle_before_ms;
   const double idle_s = idle_ms ? *idle_ms / 1000.0 : 0.0;
   // A 101 the client must reject (RFC 6455 §4.1): it fails the connection, no Close frame.
   std::optional<RuleId> bad_101;

@@ -199,10 +199,25 @@ std::vector<std::string> describe_tcp_end(const ConnectionSummary& s, bool detai
       break;
   }
   if (t.how != diag::TcpEndHow::open && t.at.index != 0) first += ", " + at_text(s, t.at);
-  if (t.idle_before_ms) {
-    first += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+  const bool other_start = t.how != diag::TcpEndHow::open && t.initiator != Side::none &&
+                           t.initiated_at.index != 0 && !(t.initiated_at == t.at);
+  if (t.idle_before_ms && !other_start) {
+    if (t.how == diag::TcpEndHow::open) {
+      first += fmt::format(", idle for the last {}", human_duration_ms(*t.idle_before_ms));
+    } else {
+      first += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+    }
   }
   lines.push_back(std::move(first));
+  if (other_start) {  // e.g. the client's FIN, answered by the server's RST
+    std::string start = fmt::format("started by the {}'s {} at {}", side_text(t.initiator, "?"),
+                                    t.initiated_by_rst ? "RST" : "FIN",
+                                    at_text(s, t.initiated_at));
+    if (t.idle_before_ms) {
+      start += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+    }
+    lines.push_back(std::move(start));
+  }
   if (detail) {
     const auto add = [&](bool seen, const char* what, PacketRef at) {
       if (seen) lines.push_back(fmt::format("{} at {}", what, at_text(s, at)));

@@ -127,6 +127,9 @@ Json tcp_end_json(const diag::ConnectionSummary& s) {
   j["idle_before_ms"] = t.idle_before_ms ? Json(ms_json(*t.idle_before_ms)) : Json(nullptr);
   // extras
   j["time"] = ended ? time_json(t.at) : Json(nullptr);
+  j["initiator"] = ended ? side_json(t.initiator) : Json(nullptr);
+  j["initiated_packet"] = ended ? packet_json(t.initiated_at) : Json(nullptr);
+  j["initiated_by_rst"] = ended && t.initiated_by_rst;
   j["fin"] = Json{{"client", t.client_fin ? packet_json(t.client_fin_at) : Json(nullptr)},
                   {"server", t.server_fin ? packet_json(t.server_fin_at) : Json(nullptr)}};
   j["rst"] = Json{{"client", t.client_rst ? packet_json(t.client_rst_at) : Json(nullptr)},

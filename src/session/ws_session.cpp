@@ -759,13 +759,11 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
       at = pb;
     }
   };
-  // The ending is the first FIN or RST: a RST that only answers the peer's earlier FIN does not
-  // make its sender the cause (it is still reported as an rst finding).
   diag::Side rst_by = diag::Side::none, fin_by = diag::Side::none;
   PacketRef rst_at{}, fin_at{};
   if (ce.rst || se.rst) first_of(ce.rst, ce.first_rst, se.rst, se.first_rst, rst_by, rst_at);
   if (ce.fin || se.fin) first_of(ce.fin, ce.first_fin, se.fin, se.first_fin, fin_by, fin_at);
-  if (rst_by != diag::Side::none && (fin_by == diag::Side::none || rst_at.index <= fin_at.index)) {
+  if (rst_by != diag::Side::none) {
     t.how = diag::TcpEndHow::rst;
     t.by = rst_by;
     t.at = rst_at;
@@ -778,17 +776,27 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
     t.by = diag::Side::none;
     t.at = c.last_packet();
   }
+  // The ending started with the first FIN or RST: a RST that only answers the peer's FIN does not
+  // make its sender the cause.
+  if (rst_by != diag::Side::none && (fin_by == diag::Side::none || rst_at.index <= fin_at.index)) {
+    t.initiator = rst_by;
+    t.initiated_at = rst_at;
+    t.initiated_by_rst = true;
+  } else if (fin_by != diag::Side::none) {
+    t.initiator = fin_by;
+    t.initiated_at = fin_at;
+  }
   // Idle time: from the last payload either side sent before the ending packet.
   PacketRef last_data{};
   for (const auto* ep : {&ce, &se}) {
-    if (ep->last_payload.index != 0 && ep->last_payload.index < t.at.index &&
+    if (ep->last_payload.index != 0 && ep->last_payload.index < t.initiated_at.index &&
         ep->last_payload.index > last_data.index) {
       last_data = ep->last_payload;
     }
   }
   if (t.how != diag::TcpEndHow::open) {
     const PacketRef from = last_data.index != 0 ? last_data : c.first_packet();
-    t.idle_before_ms = ms_between(from, t.at);
+    t.idle_before_ms = ms_between(from, t.initiated_at);
   } else if (last_data.index != 0 || c.last_packet().index != 0) {
     const PacketRef from = std::max(ce.last_payload.index, se.last_payload.index) == ce.last_payload.index
                                ? ce.last_payload
@@ -880,7 +888,9 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
     } else {
       when = "before any Close frame";
     }
-    if (t.how == diag::TcpEndHow::fin) when += fmt::format(", after the {}'s FIN", end_by);
+    if (!t.initiated_by_rst && t.initiator != diag::Side::none) {
+      when += fmt::format(", after the {}'s FIN", diag::to_string(t.initiator));
+    }
     add_finding(RuleId::rst, rst_side, rst_at, fmt::format("the {} reset the connection {}", rst_name, when));
   }
   if (!close_.seen && (t.client_fin || t.server_fin) && h.response_seen && hs_.switched()) {

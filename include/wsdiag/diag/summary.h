@@ -59,11 +59,19 @@ enum class TcpEndHow : std::uint8_t { fin, rst, open };
 const char* to_string(TcpEndHow h) noexcept;
 
 struct TcpEndSummary {
+  /// How TCP ended: rst if either side reset it (even after FINs, as tshark-derived truth counts
+  /// it), else fin if a FIN was sent, else open. by/at: the first RST's sender and packet, or the
+  /// first FIN's.
   TcpEndHow how = TcpEndHow::open;
-  Side by = Side::none;          ///< who sent the first FIN/RST (both: FIN from both... first wins)
-  PacketRef at;                  ///< the packet that ended it (first RST, else first FIN)
-  /// Time since the last payload byte before that packet; for how == open, the time from the
-  /// last payload byte to the end of the capture (used by the "open" verdict when set).
+  Side by = Side::none;
+  PacketRef at;
+  /// Who started the ending: the sender of the first FIN or RST, whichever came first (a RST that
+  /// only answers the peer's FIN does not make its sender the cause). The verdict blames this side.
+  Side initiator = Side::none;
+  PacketRef initiated_at;
+  bool initiated_by_rst = false;
+  /// Time from the last payload byte to initiated_at; for how == open, the time from the last
+  /// payload byte to the end of the capture (used by the "open" verdict when set).
   std::optional<double> idle_before_ms;
   bool client_fin = false, server_fin = false, client_rst = false, server_rst = false;
   PacketRef client_fin_at, server_fin_at, client_rst_at, server_rst_at;

@@ -1,8 +1,7 @@
 // Tests for the decode layer: link types, IPv4/IPv6, extension headers, fragments, TCP options,
 // snaplen cuts, malformed headers, and robustness on every prefix and single-byte corruption.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,8 +13,8 @@ namespace pb = wsdiag::test::pb;
 using pb::Buf;
 using wsdiag::Limits;
 using wsdiag::capture::PacketRecord;
-using wsdiag::decode::DecodeStatus;
 using wsdiag::decode::Decoder;
+using wsdiag::decode::DecodeStatus;
 using wsdiag::decode::TcpSegment;
 namespace tcp_flag = wsdiag::decode::tcp_flag;
 
@@ -44,8 +43,17 @@ PacketRecord make_rec(const Buf& b, int linktype, std::size_t caplen, std::size_
   return r;
 }
 
+/// Decodes a copy of `b` that stays alive until the next run(), so tests may pass temporaries
+/// and still look at the payload view afterwards.
 DecodeStatus run(Decoder& d, const Buf& b, int linktype, TcpSegment& out, std::int64_t ts = 0) {
-  return d.decode(make_rec(b, linktype, b.size(), b.size(), ts), out);
+  static Buf kept;
+  kept = b;
+  return d.decode(make_rec(kept, linktype, kept.size(), kept.size(), ts), out);
+}
+
+/// Decodes `b` itself (no copy): the payload view points into `b`.
+DecodeStatus decode_in_place(Decoder& d, const Buf& b, int linktype, TcpSegment& out) {
+  return d.decode(make_rec(b, linktype, b.size(), b.size()), out);
 }
 
 Buf bytes_of(wsdiag::Bytes s) { return Buf(s.begin(), s.end()); }
@@ -109,7 +117,7 @@ TEST_CASE("decode: Ethernet IPv4 TCP with payload", "[decode]") {
   Decoder d;
   TcpSegment s;
   const Buf pkt = eth_ipv4_tcp();
-  REQUIRE(run(d, pkt, kEn10mb, s) == DecodeStatus::tcp);
+  REQUIRE(d.decode(make_rec(pkt, kEn10mb, pkt.size(), pkt.size()), s) == DecodeStatus::tcp);
   check_basic_v4(s);
   CHECK_FALSE(s.from_fragments);
   CHECK_FALSE(s.ip_length_exceeds_frame);
@@ -258,10 +266,8 @@ TEST_CASE("decode: IPv6 extension headers", "[decode]") {
     CHECK(bytes_of(s.payload) == pb::pattern(10, 7));
   }
   SECTION("ESP and No Next Header are not TCP") {
-    CHECK(run(d, pb::ether(0x86dd, pb::ipv6(50, Buf(32, 1))), kEn10mb, s) ==
-          DecodeStatus::not_tcp);
-    CHECK(run(d, pb::ether(0x86dd, pb::ipv6(0, pb::ext(59))), kEn10mb, s) ==
-          DecodeStatus::not_tcp);
+    CHECK(run(d, pb::ether(0x86dd, pb::ipv6(50, Buf(32, 1))), kEn10mb, s) == DecodeStatus::not_tcp);
+    CHECK(run(d, pb::ether(0x86dd, pb::ipv6(0, pb::ext(59))), kEn10mb, s) == DecodeStatus::not_tcp);
     CHECK(d.stats().not_tcp == 2);
   }
   SECTION("extension header longer than the payload length") {
@@ -276,8 +282,9 @@ TEST_CASE("decode: IPv6 extension headers", "[decode]") {
     CHECK(run(d, pb::ether(0x86dd, pb::ipv6(60, rest)), kEn10mb, s) == DecodeStatus::malformed);
   }
   SECTION("jumbo / zero payload length") {
-    CHECK(run(d, pb::ether(0x86dd, pb::ipv6(0, pb::cat(pb::ext(6), seg), pb::v6addr(1),
-                                             pb::v6addr(2), 0)),
+    CHECK(run(d,
+              pb::ether(0x86dd,
+                        pb::ipv6(0, pb::cat(pb::ext(6), seg), pb::v6addr(1), pb::v6addr(2), 0)),
               kEn10mb, s) == DecodeStatus::malformed);
   }
   SECTION("atomic fragment header passes through") {
@@ -334,16 +341,14 @@ TEST_CASE("decode: IPv4 fragments", "[decode]") {
     Buf other = seg;
     other[44] ^= 0xff;
     CHECK(run(d, f0, kEn10mb, s) == DecodeStatus::fragment_pending);
-    CHECK(run(d, v4_fragment(other, {40, 56, true}), kEn10mb, s) ==
-          DecodeStatus::fragment_dropped);
+    CHECK(run(d, v4_fragment(other, {40, 56, true}), kEn10mb, s) == DecodeStatus::fragment_dropped);
     CHECK(run(d, f2, kEn10mb, s) == DecodeStatus::fragment_dropped);
     CHECK(d.stats().fragments_dropped == 2);
     CHECK(d.stats().fragments_reassembled == 0);
   }
   SECTION("two different totals drop the datagram") {
     CHECK(run(d, f2, kEn10mb, s) == DecodeStatus::fragment_pending);
-    CHECK(run(d, v4_fragment(seg, {48, 40, false}), kEn10mb, s) ==
-          DecodeStatus::fragment_dropped);
+    CHECK(run(d, v4_fragment(seg, {48, 40, false}), kEn10mb, s) == DecodeStatus::fragment_dropped);
     CHECK(run(d, f0, kEn10mb, s) == DecodeStatus::fragment_dropped);
   }
   SECTION("non-last fragment not a multiple of 8 is dropped") {
@@ -368,8 +373,7 @@ TEST_CASE("decode: IPv4 fragments", "[decode]") {
     pb::Ip4 ip;
     ip.proto = 17;
     ip.more_fragments = true;
-    CHECK(run(d, pb::ether(0x0800, pb::ipv4(ip, Buf(16, 1))), kEn10mb, s) ==
-          DecodeStatus::not_tcp);
+    CHECK(run(d, pb::ether(0x0800, pb::ipv4(ip, Buf(16, 1))), kEn10mb, s) == DecodeStatus::not_tcp);
     CHECK(d.stats().fragments == 1);
   }
   SECTION("a fragment cut by the snaplen cannot be used") {
@@ -401,8 +405,7 @@ TEST_CASE("decode: IPv4 fragment limits", "[decode]") {
     lim.ip_frag_bytes = 100;
     Decoder d(lim);
     CHECK(run(d, v4_fragment(seg, {0, 64, true}), kEn10mb, s) == DecodeStatus::fragment_pending);
-    CHECK(run(d, v4_fragment(seg, {64, 56, false}), kEn10mb, s) ==
-          DecodeStatus::fragment_dropped);
+    CHECK(run(d, v4_fragment(seg, {64, 56, false}), kEn10mb, s) == DecodeStatus::fragment_dropped);
     CHECK(d.stats().fragments_dropped == 1);
     CHECK(d.stats().fragments_reassembled == 0);
   }
@@ -421,8 +424,7 @@ TEST_CASE("decode: IPv4 fragment limits", "[decode]") {
     Limits lim;
     lim.ip_frag_timeout_ns = 1000;
     Decoder d(lim);
-    CHECK(run(d, v4_fragment(seg, {0, 64, true}), kEn10mb, s, 0) ==
-          DecodeStatus::fragment_pending);
+    CHECK(run(d, v4_fragment(seg, {0, 64, true}), kEn10mb, s, 0) == DecodeStatus::fragment_pending);
     CHECK(run(d, v4_fragment(seg, {64, 56, false}), kEn10mb, s, 5000) ==
           DecodeStatus::fragment_pending);
     CHECK(d.stats().fragments_evicted == 1);
@@ -445,8 +447,7 @@ TEST_CASE("decode: IPv6 fragments", "[decode]") {
   SECTION("in and out of order, interleaved with another identification") {
     CHECK(run(d, v6_fragment(seg, {64, 56, false}, 1), kEn10mb, s) ==
           DecodeStatus::fragment_pending);
-    CHECK(run(d, v6_fragment(seg, {0, 64, true}, 2), kEn10mb, s) ==
-          DecodeStatus::fragment_pending);
+    CHECK(run(d, v6_fragment(seg, {0, 64, true}, 2), kEn10mb, s) == DecodeStatus::fragment_pending);
     REQUIRE(run(d, v6_fragment(seg, {0, 64, true}, 1), kEn10mb, s) == DecodeStatus::tcp);
     CHECK(s.from_fragments);
     CHECK(s.src.addr.family == 6);
@@ -466,8 +467,7 @@ TEST_CASE("decode: IPv6 fragments", "[decode]") {
   SECTION("overlapping and inconsistent") {
     Buf other = seg;
     other[60] ^= 1;
-    CHECK(run(d, v6_fragment(seg, {0, 64, true}, 3), kEn10mb, s) ==
-          DecodeStatus::fragment_pending);
+    CHECK(run(d, v6_fragment(seg, {0, 64, true}, 3), kEn10mb, s) == DecodeStatus::fragment_pending);
     CHECK(run(d, v6_fragment(other, {56, 64, false}, 3), kEn10mb, s) ==
           DecodeStatus::fragment_dropped);
   }
@@ -541,8 +541,7 @@ TEST_CASE("decode: snaplen cuts", "[decode]") {
     CHECK(d.stats().tcp == 1);
   }
   SECTION("TCP header cut") {
-    CHECK(d.decode(make_rec(pkt, kEn10mb, 14 + 20 + 10, pkt.size()), s) ==
-          DecodeStatus::truncated);
+    CHECK(d.decode(make_rec(pkt, kEn10mb, 14 + 20 + 10, pkt.size()), s) == DecodeStatus::truncated);
     CHECK(d.stats().truncated == 1);
   }
   SECTION("TCP options cut") {
@@ -571,8 +570,8 @@ TEST_CASE("decode: IP length fields against the frame", "[decode]") {
     CHECK(d.stats().payload_truncated == 0);
   }
   SECTION("IPv6 payload length beyond the frame") {
-    const Buf pkt = pb::ether(0x86dd, pb::ipv6(6, pb::tcp(basic_tcp()), pb::v6addr(1),
-                                               pb::v6addr(2), 100));
+    const Buf pkt =
+        pb::ether(0x86dd, pb::ipv6(6, pb::tcp(basic_tcp()), pb::v6addr(1), pb::v6addr(2), 100));
     REQUIRE(run(d, pkt, kEn10mb, s) == DecodeStatus::tcp);
     CHECK(s.ip_length_exceeds_frame);
     CHECK(s.payload_wire_len == 10);
@@ -633,15 +632,12 @@ TEST_CASE("decode: non-IP, non-TCP and unsupported links", "[decode]") {
   Decoder d;
   TcpSegment s;
   CHECK(run(d, pb::ether(0x0806, Buf(28, 0)), kEn10mb, s) == DecodeStatus::not_ip);
-  CHECK(run(d, pb::ether(0x0806, Buf(28, 0), {{0x8100, 5}}), kEn10mb, s) ==
-        DecodeStatus::not_ip);
+  CHECK(run(d, pb::ether(0x0806, Buf(28, 0), {{0x8100, 5}}), kEn10mb, s) == DecodeStatus::not_ip);
   CHECK(run(d, pb::ether(0x0026, Buf(38, 0)), kEn10mb, s) == DecodeStatus::not_ip);  // 802.3
   pb::Ip4 udp;
   udp.proto = 17;
-  CHECK(run(d, pb::ether(0x0800, pb::ipv4(udp, Buf(16, 0))), kEn10mb, s) ==
-        DecodeStatus::not_tcp);
-  CHECK(run(d, pb::ether(0x86dd, pb::ipv6(58, Buf(16, 0))), kEn10mb, s) ==
-        DecodeStatus::not_tcp);
+  CHECK(run(d, pb::ether(0x0800, pb::ipv4(udp, Buf(16, 0))), kEn10mb, s) == DecodeStatus::not_tcp);
+  CHECK(run(d, pb::ether(0x86dd, pb::ipv6(58, Buf(16, 0))), kEn10mb, s) == DecodeStatus::not_tcp);
   CHECK(run(d, eth_ipv4_tcp(), 9, s) == DecodeStatus::unsupported_link);  // PPP
   CHECK(run(d, eth_ipv4_tcp(), 127, s) == DecodeStatus::unsupported_link);
   CHECK(d.stats().packets == 7);
@@ -746,7 +742,7 @@ TEST_CASE("decode: every prefix of every valid packet", "[decode]") {
     CAPTURE(sample.name);
     Decoder full_decoder;
     TcpSegment full;
-    const DecodeStatus full_st = run(full_decoder, sample.bytes, sample.linktype, full);
+    const DecodeStatus full_st = decode_in_place(full_decoder, sample.bytes, sample.linktype, full);
     CHECK(full_st != DecodeStatus::malformed);
     CHECK(full_st != DecodeStatus::truncated);
     Decoder d;
@@ -754,7 +750,8 @@ TEST_CASE("decode: every prefix of every valid packet", "[decode]") {
       CAPTURE(n);
       const Buf prefix(sample.bytes.begin(), sample.bytes.begin() + static_cast<std::ptrdiff_t>(n));
       TcpSegment s;
-      const DecodeStatus st = d.decode(make_rec(prefix, sample.linktype, n, sample.bytes.size()), s);
+      const DecodeStatus st =
+          d.decode(make_rec(prefix, sample.linktype, n, sample.bytes.size()), s);
       check_invariants(st, s, prefix);
       if (n == sample.bytes.size()) {
         CHECK(st == full_st);
@@ -779,7 +776,7 @@ TEST_CASE("decode: single-byte corruptions never break bounds", "[decode]") {
         Buf bad = sample.bytes;
         bad[i] = v;
         TcpSegment s;
-        const DecodeStatus st = run(d, bad, sample.linktype, s);
+        const DecodeStatus st = decode_in_place(d, bad, sample.linktype, s);
         check_invariants(st, s, bad);
         // Also cut at the corrupted byte.
         const Buf cut(bad.begin(), bad.begin() + static_cast<std::ptrdiff_t>(i));
@@ -796,7 +793,7 @@ TEST_CASE("decode: fragment sets under prefixes and corruptions", "[decode]") {
       Decoder d;
       TcpSegment s;
       DecodeStatus last = DecodeStatus::not_ip;
-      for (const Buf& f : set) last = run(d, f, kEn10mb, s);
+      for (const Buf& f : set) last = decode_in_place(d, f, kEn10mb, s);
       REQUIRE(last == DecodeStatus::tcp);
       CHECK(bytes_of(s.payload) == pb::pattern(100, 7));
     }
@@ -808,16 +805,16 @@ TEST_CASE("decode: fragment sets under prefixes and corruptions", "[decode]") {
           for (std::size_t j = 0; j < set.size(); ++j) {
             Buf pkt = set[j];
             if (j == k) pkt[i] = v;
-            check_invariants(run(d, pkt, kEn10mb, s), s, pkt);
+            check_invariants(decode_in_place(d, pkt, kEn10mb, s), s, pkt);
           }
         }
         Decoder d;
         TcpSegment s;
         for (std::size_t j = 0; j < set.size(); ++j) {
-          const Buf pkt = j == k ? Buf(set[j].begin(), set[j].begin() + static_cast<std::ptrdiff_t>(i))
-                                 : set[j];
-          check_invariants(d.decode(make_rec(pkt, kEn10mb, pkt.size(), set[j].size()), s), s,
-                           pkt);
+          const Buf pkt = j == k
+                              ? Buf(set[j].begin(), set[j].begin() + static_cast<std::ptrdiff_t>(i))
+                              : set[j];
+          check_invariants(d.decode(make_rec(pkt, kEn10mb, pkt.size(), set[j].size()), s), s, pkt);
         }
       }
     }
@@ -848,10 +845,10 @@ TEST_CASE("decode: pseudo-random mutations", "[decode]") {
     const Buf cap(pkt.begin(), pkt.begin() + static_cast<std::ptrdiff_t>(caplen));
     TcpSegment s;
     const int lt = next() % 8 == 0 ? static_cast<int>(next() % 300) : sample.linktype;
-    check_invariants(d.decode(make_rec(cap, lt, caplen, pkt.size(),
-                                       static_cast<std::int64_t>(iter) * 1'000'000),
-                              s),
-                     s, cap);
+    check_invariants(
+        d.decode(make_rec(cap, lt, caplen, pkt.size(), static_cast<std::int64_t>(iter) * 1'000'000),
+                 s),
+        s, cap);
   }
   CHECK(d.stats().packets == 20000);
 }

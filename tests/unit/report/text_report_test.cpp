@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -116,4 +117,35 @@ TEST_CASE("use_color is off when the fd is not a terminal", "[report]") {
   REQUIRE(f != nullptr);
   CHECK_FALSE(wsdiag::report::use_color(fileno(f)));
   std::fclose(f);
+}
+
+TEST_CASE("text: a RST answering the peer's FIN names who started the ending", "[report]") {
+  auto c = closed_conn();
+  auto& t = c.summary.tcp_end;
+  t = {};
+  t.how = wsdiag::diag::TcpEndHow::rst;
+  t.by = wsdiag::diag::Side::server;
+  t.at = at(36, 4150);
+  t.initiator = wsdiag::diag::Side::client;
+  t.initiated_at = at(35, 4100);
+  t.idle_before_ms = 2000.0;
+  t.client_fin = true;
+  t.client_fin_at = at(35, 4100);
+  t.server_rst = true;
+  t.server_rst_at = at(36, 4150);
+  const std::string out = wsdiag::report::format_connection_text(c, TextOptions{});
+  CHECK(out.find("RST by server after FIN by client, packet 36") != std::string::npos);
+  CHECK(out.find("started by the client's FIN at packet 35 (+4.10 s), 2.00 s idle before") !=
+        std::string::npos);
+  const auto j = wsdiag::report::to_json(c).at("tcp_end");
+  CHECK(j.at("how") == "rst");
+  CHECK(j.at("by") == "server");
+  CHECK(j.at("initiator") == "client");
+  CHECK(j.at("initiated_packet") == 35);
+
+  auto open = open_conn();
+  open.summary.tcp_end.idle_before_ms = 30'000.0;
+  const std::string o = wsdiag::report::format_connection_text(open, TextOptions{});
+  CHECK(o.find("still open when the capture ended, idle for the last 30.0 s") != std::string::npos);
+  CHECK(wsdiag::report::to_json(open).at("tcp_end").at("idle_before_ms") == 30000.0);
 }

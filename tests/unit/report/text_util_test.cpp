@@ -61,3 +61,39 @@ TEST_CASE("human units", "[report]") {
   CHECK(human_duration_ms(7'380'000) == "2 h 03 min");
   CHECK(human_duration_ms(-5) == "-5.0 ms");
 }
+
+TEST_CASE("escaped output is valid UTF-8 with no control bytes, for any input", "[report]") {
+  const auto check = [](const std::string& in) {
+    for (const auto& out : {escape_tsv(in), escape_terminal(in), escape_markdown(in)}) {
+      std::size_t i = 0;
+      while (i < out.size()) {
+        const auto c = static_cast<unsigned char>(out[i]);
+        if (c < 0x20 || c == 0x7F) return false;
+        const std::size_t len = utf8_sequence_length(std::string_view(out).substr(i));
+        if (len == 0) return false;
+        i += len;
+      }
+    }
+    return true;
+  };
+  std::size_t bad = 0;
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string in{static_cast<char>(a), static_cast<char>(b), 'x'};
+      if (!check(in)) ++bad;
+    }
+  }
+  std::uint32_t x = 2463534242u;  // xorshift32: fixed sequence of 3-6 byte inputs
+  for (int n = 0; n < 20000; ++n) {
+    std::string in;
+    const int len = 3 + n % 4;
+    for (int k = 0; k < len; ++k) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      in += static_cast<char>(x & 0xFF);
+    }
+    if (!check(in)) ++bad;
+  }
+  CHECK(bad == 0);
+}

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "wsdiag/cli/live.h"
 #include "wsdiag/cli/pipeline.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/report/report.h"
@@ -123,8 +124,17 @@ class Collector : public session::Analyzer::Output {
       std::fflush(out_);
       return;
     }
+    if (fmt_ == report::Format::json && !opt_.frames) {
+      // Spilled to a temporary file, not kept: memory stays flat however long the capture.
+      if (!json_.add(c)) spill_failed_ = true;
+      ++json_count_;
+      return;
+    }
     conns_.push_back(std::move(c));
   }
+  report::JsonDocument& json_document() { return json_; }
+  [[nodiscard]] bool spill_failed() const noexcept { return spill_failed_; }
+  [[nodiscard]] std::uint64_t json_count() const noexcept { return json_count_; }
   [[nodiscard]] bool streaming() const noexcept { return fmt_ == report::Format::jsonl && !opt_.frames; }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
   std::vector<report::ConnReport>& connections() { return conns_; }
@@ -136,6 +146,9 @@ class Collector : public session::Analyzer::Output {
   std::FILE* out_;
   const FailOn* fail_on_;
   std::vector<report::ConnReport> conns_;
+  report::JsonDocument json_;
+  bool spill_failed_ = false;
+  std::uint64_t json_count_ = 0;
   std::uint64_t tcp_connections_ = 0;
   bool failed_ = false;
 };
@@ -255,6 +268,30 @@ int run(int argc, char** argv) {
   app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
   bool list_rules = false;
   app.add_flag("--rules", list_rules, "list every rule id wsdiag checks (severity, RFC section, title) and exit");
+  // Live capture (live.h): -i IFACE sniffs and reports each connection as it ends.
+  LiveRunOptions live;
+  bool list_ifaces = false;
+  bool no_promisc = false;
+  app.add_option("-i,--interface", live.capture.device, "capture live on IFACE (\"any\": every interface)")
+      ->group("Live capture");
+  app.add_flag("-D,--list-interfaces", list_ifaces, "list the interfaces wsdiag can capture on and exit")
+      ->group("Live capture");
+  app.add_option("-s,--snaplen", live.capture.snaplen, "bytes kept per packet (default 262144: whole payloads)")
+      ->check(CLI::Range(64, 262144))->group("Live capture");
+  app.add_option("-B,--buffer-size", live.capture.buffer_kib, "kernel capture buffer in KiB")
+      ->check(CLI::Range(1, 4 * 1024 * 1024))->group("Live capture");
+  app.add_flag("-p,--no-promiscuous-mode", no_promisc, "do not put the interface in promiscuous mode")
+      ->group("Live capture");
+  app.add_option("-c,--count", live.count, "stop after COUNT packets")->group("Live capture");
+  app.add_option("--duration", live.duration_s, "stop after SECONDS")
+      ->check(CLI::NonNegativeNumber)->group("Live capture");
+  app.add_option("-w,--write", live.write_file, "also save the raw packets to FILE (pcap)")->group("Live capture");
+  app.add_option("-Z,--relinquish-privileges", live.user,
+                 "after opening the capture, run as USER (default when root: nobody; \"root\" keeps root)")
+      ->group("Live capture");
+  app.add_option("--idle-timeout", live.idle_timeout_s,
+                 "report and forget connections idle for SECONDS (default 300; 0 = never)")
+      ->check(CLI::NonNegativeNumber)->group("Live capture");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -270,8 +307,13 @@ int run(int argc, char** argv) {
     }
     return kExitOk;
   }
+  if (list_ifaces) return list_interfaces();
   opt.files.insert(opt.files.end(), read_files.begin(), read_files.end());
-  if (opt.files.empty()) {
+  if (!live.capture.device.empty() && !opt.files.empty()) {
+    fmt::print(stderr, "wsdiag: -i {}: give either an interface or capture files, not both\n", live.capture.device);
+    return kExitError;
+  }
+  if (opt.files.empty() && live.capture.device.empty()) {
     fmt::print(stderr, "wsdiag: no capture file given\nTry 'wsdiag --help'.\n");
     return kExitError;
   }
@@ -293,6 +335,25 @@ int run(int argc, char** argv) {
   Limits limits;
   limits.max_connections = opt.max_connections;
   limits.ooo_bytes_per_dir = opt.ooo_bytes;
+  if (!live.capture.device.empty()) {
+    if (!opt.streams_dir.empty()) {
+      fmt::print(stderr, "wsdiag: --streams works on capture files; save with -w FILE first\n");
+      return kExitError;
+    }
+    live.capture.promiscuous = !no_promisc;
+    live.filter = opt.filter;
+    live.output = opt.output;
+    if (app.get_option("--format")->count() != 0) live.format = report::parse_format(opt.format);
+    live.color = opt.color;
+    live.all = opt.all;
+    live.conn = opt.conn;
+    live.frames = opt.frames;
+    live.status = opt.progress;
+    live.ws_port = opt.ws_port;
+    live.limits = limits;
+    if (fail_on) live.fail_on = [&fail_on](const report::ConnReport& c) { return fail_on->matches(c); };
+    return run_live(live);
+  }
   if (!opt.streams_dir.empty()) return run_streams(opt, limits);
 
   std::FILE* out = stdout;
@@ -349,13 +410,17 @@ int run(int argc, char** argv) {
     rep.stats.malformed = ds.malformed + ds.truncated;
     rep.stats.payload_truncated = ds.payload_truncated;
     rep.stats.connections_evicted = fs.evicted;
-    if (opt.conn != 0 && rep.connections.empty()) {
+    const bool none = rep.connections.empty() && (fmt_kind != report::Format::json || collector.json_count() == 0);
+    if (opt.conn != 0 && none) {
       fmt::print(stderr, "wsdiag: --conn {}: no such {}connection\n", opt.conn, opt.all ? "" : "WebSocket ");
       status = kExitError;
     }
     switch (fmt_kind) {
       case report::Format::json:
-        report::write_json(out, rep);
+        if (!collector.json_document().write(out, rep) || collector.spill_failed()) {
+          error_line("-", "cannot write the JSON report's temporary file");
+          status = kExitError;
+        }
         break;
       case report::Format::markdown:
         report::write_markdown(out, rep);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -202,11 +203,9 @@ Json to_json(const ConnReport& c) {
   return j;
 }
 
-Json to_json(const Report& r) {
-  Json j = Json::object();
-  j["schema"] = kSchema;
-  j["tool"] = Json{{"name", "wsdiag"}, {"version", r.tool_version}};  // extra
+namespace {
 
+Json captures_json(const Report& r) {
   Json captures = Json::array();
   for (const auto& m : r.captures) {
     Json c = Json::object();
@@ -219,30 +218,51 @@ Json to_json(const Report& r) {
     c["last"] = m.packets != 0 ? Json(iso8601_utc(m.last_ts_ns)) : Json(nullptr);
     captures.push_back(std::move(c));
   }
-  j["captures"] = std::move(captures);
+  return captures;
+}
 
-  Json conns = Json::array();
-  std::uint64_t websocket = 0;
-  std::map<std::string, std::uint64_t> by_verdict;
-  std::uint64_t by_severity[3] = {0, 0, 0};
-  std::map<std::string, std::uint64_t> by_rule;  // connections with at least one such finding
-  for (const auto& c : r.connections) {
-    conns.push_back(to_json(c));
-    if (c.summary.websocket) ++websocket;
-    ++by_verdict[verdict_key(c.verdict)];
-    const auto sev = static_cast<std::size_t>(c.verdict.severity);
-    if (sev < 3) ++by_severity[sev];
-    std::map<std::string, bool> seen;
-    for (const auto& f : c.summary.findings) {
-      const std::string name(diag::rule_info(f.rule).name);
-      if (!seen[name]) ++by_rule[name];
-      seen[name] = true;
-    }
+Json stats_json(const Report& r) {  // extra
+  return Json{{"tcp_connections", r.stats.tcp_connections},
+              {"tcp_segments", r.stats.tcp_segments},
+              {"not_tcp", r.stats.not_tcp},
+              {"malformed", r.stats.malformed},
+              {"payload_truncated", r.stats.payload_truncated},
+              {"connections_evicted", r.stats.connections_evicted}};
+}
+
+// Prints `text` (a dump with 2-space indentation) as if it were nested `depth` levels deeper.
+void put_indented(std::FILE* out, std::string_view text, int depth) {
+  const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    const auto end = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (pos != 0) std::fwrite(pad.data(), 1, pad.size(), out);
+    std::fwrite(text.data() + pos, 1, end - pos, out);
+    pos = end;
   }
-  j["connections"] = std::move(conns);
+}
 
+}  // namespace
+
+void JsonTally::add(const ConnReport& c) {
+  ++connections;
+  if (c.summary.websocket) ++websocket;
+  ++by_verdict[verdict_key(c.verdict)];
+  const auto sev = static_cast<std::size_t>(c.verdict.severity);
+  if (sev < 3) ++by_severity[sev];
+  std::vector<std::string_view> seen;
+  for (const auto& f : c.summary.findings) {
+    const std::string_view name = diag::rule_info(f.rule).name;
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    ++by_rule[std::string(name)];
+  }
+}
+
+nlohmann::ordered_json JsonTally::summary_json(const Report& r) const {
   Json summary = Json::object();
-  summary["connections"] = r.connections.size();
+  summary["connections"] = connections;
   summary["websocket"] = websocket;
   Json bv = Json::object();
   for (const auto& [k, n] : by_verdict) bv[k] = n;
@@ -256,23 +276,92 @@ Json to_json(const Report& r) {
   summary["by_rule"] = std::move(br);
   summary["tcp_connections"] = r.stats.tcp_connections;
   summary["all"] = r.all;
-  j["summary"] = std::move(summary);
+  return summary;
+}
 
-  // extras
-  j["stats"] = Json{{"tcp_connections", r.stats.tcp_connections},
-                    {"tcp_segments", r.stats.tcp_segments},
-                    {"not_tcp", r.stats.not_tcp},
-                    {"malformed", r.stats.malformed},
-                    {"payload_truncated", r.stats.payload_truncated},
-                    {"connections_evicted", r.stats.connections_evicted}};
+Json to_json(const Report& r) {
+  Json j = Json::object();
+  j["schema"] = kSchema;
+  j["tool"] = Json{{"name", "wsdiag"}, {"version", r.tool_version}};  // extra
+  j["captures"] = captures_json(r);
+  Json conns = Json::array();
+  JsonTally tally;
+  for (const auto& c : r.connections) {
+    conns.push_back(to_json(c));
+    tally.add(c);
+  }
+  j["connections"] = std::move(conns);
+  j["summary"] = tally.summary_json(r);
+  j["stats"] = stats_json(r);  // extra
   j["warnings"] = r.warnings;
   return j;
 }
 
+// ---------------------------------------------------------------------------------------------
+// JsonDocument: the same document as dump(to_json(r), 2), built without holding the connections.
+
+JsonDocument::JsonDocument() = default;
+
+JsonDocument::~JsonDocument() {
+  if (spill_ != nullptr) std::fclose(spill_);
+}
+
+bool JsonDocument::add(const ConnReport& c) {
+  tally_.add(c);
+  if (spill_ == nullptr) {
+    spill_ = std::tmpfile();
+    if (spill_ == nullptr) return false;
+  }
+  const std::string text = dump(to_json(c), 2);
+  const long off = std::ftell(spill_);
+  if (off < 0 || std::fwrite(text.data(), 1, text.size(), spill_) != text.size()) return false;
+  index_.push_back(Entry{c.summary.id, off, text.size()});
+  return true;
+}
+
+bool JsonDocument::write(std::FILE* out, const Report& meta) {
+  std::stable_sort(index_.begin(), index_.end(),
+                   [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  std::fputs("{\n  \"schema\": ", out);
+  put_indented(out, dump(Json(kSchema), 2), 1);
+  std::fputs(",\n  \"tool\": ", out);
+  put_indented(out, dump(Json{{"name", "wsdiag"}, {"version", meta.tool_version}}, 2), 1);
+  std::fputs(",\n  \"captures\": ", out);
+  put_indented(out, dump(captures_json(meta), 2), 1);
+  std::fputs(",\n  \"connections\": ", out);
+  bool ok = true;
+  if (index_.empty()) {
+    std::fputs("[]", out);
+  } else {
+    std::fputs("[\n", out);
+    std::string buf;
+    for (std::size_t i = 0; i < index_.size(); ++i) {
+      const auto& e = index_[i];
+      buf.resize(e.len);
+      if (std::fseek(spill_, e.off, SEEK_SET) != 0 || std::fread(buf.data(), 1, e.len, spill_) != e.len) {
+        ok = false;
+        break;
+      }
+      std::fputs("    ", out);
+      put_indented(out, buf, 2);
+      std::fputs(i + 1 < index_.size() ? ",\n" : "\n", out);
+    }
+    std::fputs("  ]", out);
+  }
+  std::fputs(",\n  \"summary\": ", out);
+  put_indented(out, dump(tally_.summary_json(meta), 2), 1);
+  std::fputs(",\n  \"stats\": ", out);
+  put_indented(out, dump(stats_json(meta), 2), 1);
+  std::fputs(",\n  \"warnings\": ", out);
+  put_indented(out, dump(Json(meta.warnings), 2), 1);
+  std::fputs("\n}\n", out);
+  return ok;
+}
+
 void write_json(std::FILE* out, const Report& r) {
-  const std::string s = dump(to_json(r), 2);
-  std::fwrite(s.data(), 1, s.size(), out);
-  std::fputc('\n', out);
+  JsonDocument doc;
+  for (const auto& c : r.connections) doc.add(c);
+  doc.write(out, r);
 }
 
 std::string json_line(const ConnReport& c) { return dump(to_json(c), -1); }

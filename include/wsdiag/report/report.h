@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,42 @@ nlohmann::ordered_json to_json(const ConnReport& c);
 /// Writes the report as one pretty-printed JSON document and a newline. Invalid UTF-8 in any
 /// string is replaced by U+FFFD (close reasons also carry the raw bytes in "reason_hex").
 void write_json(std::FILE* out, const Report& r);
+
+/// Counts behind the JSON document's "summary".
+struct JsonTally {
+  std::uint64_t connections = 0;
+  std::uint64_t websocket = 0;
+  std::map<std::string, std::uint64_t> by_verdict;
+  std::uint64_t by_severity[3] = {0, 0, 0};
+  std::map<std::string, std::uint64_t> by_rule;  ///< connections with at least one such finding
+  void add(const ConnReport& c);
+  [[nodiscard]] nlohmann::ordered_json summary_json(const Report& r) const;
+};
+
+/// The `--format json` document built connection by connection as they end: each connection's
+/// object is spilled to a temporary file (memory keeps 24 bytes per connection, not the report),
+/// then write() emits the document in id order, identical to write_json() of the same report.
+class JsonDocument {
+ public:
+  JsonDocument();
+  ~JsonDocument();
+  JsonDocument(const JsonDocument&) = delete;
+  JsonDocument& operator=(const JsonDocument&) = delete;
+  /// Adds a finished connection. False if the temporary file could not be written.
+  bool add(const ConnReport& c);
+  /// Writes the whole document; `meta` gives everything but the connections (ignored there).
+  bool write(std::FILE* out, const Report& meta);
+
+ private:
+  struct Entry {
+    std::uint64_t id;
+    long off;
+    std::size_t len;
+  };
+  std::FILE* spill_ = nullptr;
+  std::vector<Entry> index_;
+  JsonTally tally_;
+};
 /// One connection object, compact, with no newline (for --format jsonl).
 std::string json_line(const ConnReport& c);
 /// json_line(c) and a newline, flushed (jsonl consumers read as connections end).

@@ -17,7 +17,7 @@ struct Lead {
   std::uint8_t hi;
 };
 
-constexpr Lead lead_info(std::uint8_t b) noexcept {
+constexpr Lead lead_info_slow(std::uint8_t b) noexcept {
   if (b >= 0xC2 && b <= 0xDF) return {1, 0x80, 0xBF};
   if (b == 0xE0) return {2, 0xA0, 0xBF};
   if (b == 0xED) return {2, 0x80, 0x9F};
@@ -27,6 +27,17 @@ constexpr Lead lead_info(std::uint8_t b) noexcept {
   if (b == 0xF4) return {3, 0x80, 0x8F};
   return {0xFF, 0, 0};  // 80..BF (lone continuation), C0, C1, F5..FF
 }
+
+// One table lookup per lead byte instead of a chain of comparisons.
+struct LeadTable {
+  Lead v[256];
+  constexpr LeadTable() : v{} {
+    for (int b = 0; b < 256; ++b) v[b] = lead_info_slow(static_cast<std::uint8_t>(b));
+  }
+};
+constexpr LeadTable kLeads{};
+
+constexpr const Lead& lead_info(std::uint8_t b) noexcept { return kLeads.v[b]; }
 
 }  // namespace
 
@@ -61,6 +72,16 @@ bool Utf8Validator::feed(Bytes chunk) noexcept {
       if (i == n) break;
       const Lead l = lead_info(p[i]);
       if (l.need == 0xFF) return fail_at(consumed_ + i);
+      if (n - i > l.need) {
+        // The whole sequence is in this chunk: check it in one go (RFC 3629 §4 ranges: the
+        // first continuation byte in [lo, hi], the others in 80..BF).
+        const std::uint8_t c1 = p[i + 1];
+        if (c1 < l.lo || c1 > l.hi) return fail_at(consumed_ + i + 1);
+        if (l.need >= 2 && (p[i + 2] & 0xC0) != 0x80) return fail_at(consumed_ + i + 2);
+        if (l.need == 3 && (p[i + 3] & 0xC0) != 0x80) return fail_at(consumed_ + i + 3);
+        i += 1u + l.need;
+        continue;
+      }
       seq_start_ = consumed_ + i;
       need_ = l.need;
       lo_ = l.lo;

@@ -96,7 +96,12 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   void end_message(PacketRef at, FrameRecord* rec);
   void inflate_status(ws::Inflater::Status st, PacketRef at);
 
-  void add(RuleId r, PacketRef at, std::string msg) { s_.add_finding(r, diag::side_of(dir_), at, std::move(msg)); }
+  /// Records a finding; the message is formatted only the first time (later ones just count).
+  template <typename... Args>
+  void add(RuleId r, PacketRef at, fmt::format_string<Args...> f, Args&&... args) {
+    if (s_.bump_finding(r, diag::side_of(dir_))) return;
+    s_.add_finding(r, diag::side_of(dir_), at, fmt::format(f, std::forward<Args>(args)...));
+  }
 
   struct Ping {
     std::array<std::uint8_t, 125> data{};  // the first 125 bytes (all of a legal Ping)
@@ -159,28 +164,28 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
   const bool control = ws::is_control_opcode(h.opcode);
 
   // RFC 6455 §5.1/§5.3: clients mask every frame, servers none.
-  if (dir_ == Dir::c2s && !h.masked) add(RuleId::client_unmasked, at, fmt::format("unmasked {} frame", name));
-  if (dir_ == Dir::s2c && h.masked) add(RuleId::server_masked, at, fmt::format("masked {} frame", name));
+  if (dir_ == Dir::c2s && !h.masked) add(RuleId::client_unmasked, at, "unmasked {} frame", name);
+  if (dir_ == Dir::s2c && h.masked) add(RuleId::server_masked, at, "masked {} frame", name);
   // §5.2 and RFC 7692 §6: RSV1 only for permessage-deflate, on the first frame of a data message.
   if ((h.rsv & 3) != 0) {
-    add(RuleId::rsv_bits, at, fmt::format("RSV2/RSV3 set on a {} frame (rsv={})", name, h.rsv));
+    add(RuleId::rsv_bits, at, "RSV2/RSV3 set on a {} frame (rsv={})", name, h.rsv);
   }
   if ((h.rsv & 4) != 0) {
     if (!deflate && s_.forced_) {
       // Handshake not captured: RSV1 is taken as permessage-deflate and inflated where possible.
     } else if (!deflate) {
-      add(RuleId::rsv_bits, at, fmt::format("RSV1 set on a {} frame, but no extension was negotiated", name));
+      add(RuleId::rsv_bits, at, "RSV1 set on a {} frame, but no extension was negotiated", name);
     } else if (control || h.opcode == op::continuation) {
       add(RuleId::rsv_bits, at,
-          fmt::format("RSV1 set on a {} frame: permessage-deflate allows it only on the first frame of a "
+          "RSV1 set on a {} frame: permessage-deflate allows it only on the first frame of a "
                       "data message",
-                      name));
+                      name);
     }
   }
-  if (ws::is_reserved_opcode(h.opcode)) add(RuleId::reserved_opcode, at, fmt::format("reserved opcode 0x{:X}", h.opcode));
+  if (ws::is_reserved_opcode(h.opcode)) add(RuleId::reserved_opcode, at, "reserved opcode 0x{:X}", h.opcode);
   if (h.length_not_minimal) {
     add(RuleId::length_not_minimal, at,
-        fmt::format("payload length {} sent in a {}-bit field", h.payload_len, h.len_field_bytes * 8));
+        "payload length {} sent in a {}-bit field", h.payload_len, h.len_field_bytes * 8);
   }
   if (h.length_msb_set) add(RuleId::length_msb, at, "64-bit payload length with its most significant bit set");
 
@@ -190,18 +195,18 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
     ctrl.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(h.payload_len, kMaxControlKept)));
     ctrl_gap = false;
     if (h.payload_len > 125) {
-      add(RuleId::control_too_long, at, fmt::format("{} frame with a {}-byte payload", name, h.payload_len));
+      add(RuleId::control_too_long, at, "{} frame with a {}-byte payload", name, h.payload_len);
     }
-    if (!h.fin) add(RuleId::control_fragmented, at, fmt::format("{} frame without FIN", name));
+    if (!h.fin) add(RuleId::control_fragmented, at, "{} frame without FIN", name);
     return;
   }
   if (ws::is_reserved_opcode(h.opcode)) return;
 
   // A data frame.
   if (close_sent) {
-    add(RuleId::data_after_close, at, fmt::format("{} frame after its own Close (packet {})", name, close_at.index));
+    add(RuleId::data_after_close, at, "{} frame after its own Close (packet {})", name, close_at.index);
   } else if (s_.side_[static_cast<int>(other(dir_))]->close_sent) {
-    add(RuleId::frame_after_close_received, at, fmt::format("{} frame after receiving a Close", name));
+    add(RuleId::frame_after_close_received, at, "{} frame after receiving a Close", name);
   }
   if (h.opcode == op::continuation) {
     if (!in_message) {
@@ -211,8 +216,8 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
   } else {
     if (in_message) {
       add(RuleId::expected_continuation, at,
-          fmt::format("new {} frame while a fragmented {} message is in progress", name,
-                      ws::opcode_name(msg_opcode)));
+          "new {} frame while a fragmented {} message is in progress", name,
+                      ws::opcode_name(msg_opcode));
     }
     in_message = true;
     msg_opcode = h.opcode;
@@ -266,8 +271,8 @@ void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::ui
   if (msg_utf8_bad_new) {
     msg_utf8_bad_new = false;
     add(RuleId::invalid_utf8, at,
-        fmt::format("text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
-                    msg_compressed ? " (after inflating)" : ""));
+        "text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
+                    msg_compressed ? " (after inflating)" : "");
   }
 }
 
@@ -293,7 +298,7 @@ void WsSession::Side::inflate_status(ws::Inflater::Status st, PacketRef at) {
   msg_unverifiable = true;
   if (st == St::over_limit) {
     add(RuleId::message_too_big, at,
-        fmt::format("compressed message inflates past {} bytes: not inflated further", s_.limits_->inflate_bytes_per_message));
+        "compressed message inflates past {} bytes: not inflated further", s_.limits_->inflate_bytes_per_message);
     inflate_context_lost = true;
   } else if (st == St::error && (s_.forced_ || s_.side_resumed(dir_))) {
     // Picked up mid-stream: the message may refer to data sent before the capture began.
@@ -301,7 +306,7 @@ void WsSession::Side::inflate_status(ws::Inflater::Status st, PacketRef at) {
         "a compressed message could not be inflated: it needs context from before the capture started");
     inflate_context_lost = true;
   } else if (st == St::error) {
-    add(RuleId::inflate_error, at, fmt::format("compressed message does not inflate: {}", inflater->error_text()));
+    add(RuleId::inflate_error, at, "compressed message does not inflate: {}", inflater->error_text());
     inflate_context_lost = true;
   } else {
     add(RuleId::compressed_unverified, at, "compressed message after an earlier inflate failure: not verifiable");
@@ -329,7 +334,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     if (cp.malformed) add(RuleId::close_payload_1, at, "Close frame with a 1-byte payload");
     if (cp.has_code) {
       if (!diag::close_code_valid_on_wire(cp.code)) {
-        add(RuleId::close_code_invalid, at, fmt::format("Close with code {}", cp.code));
+        add(RuleId::close_code_invalid, at, "Close with code {}", cp.code);
       }
       if (!ws::is_valid_utf8(cp.reason)) add(RuleId::close_reason_utf8, at, "Close reason is not valid UTF-8");
     }
@@ -346,7 +351,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
       if (cp.has_code) cs.echo_code = cp.code;
       cs.echo_at = at;
       if (cs.code && cp.has_code && *cs.code != cp.code) {
-        add(RuleId::close_echo_mismatch, at, fmt::format("answered Close {} with Close {}", *cs.code, cp.code));
+        add(RuleId::close_echo_mismatch, at, "answered Close {} with Close {}", *cs.code, cp.code);
       }
     }
     if (!close_sent) {
@@ -388,8 +393,8 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
       --peer.pings_forgotten;
     } else if (peer.n_pings > 0 && !ctrl_gap) {
       add(RuleId::pong_mismatch, at,
-          fmt::format("Pong payload ({} bytes) matches no outstanding Ping (last Ping at packet {})",
-                      ctrl_payload.size(), peer.pings[peer.n_pings - 1].at.index));
+          "Pong payload ({} bytes) matches no outstanding Ping (last Ping at packet {})",
+                      ctrl_payload.size(), peer.pings[peer.n_pings - 1].at.index);
     }
   }
 
@@ -402,19 +407,19 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
   if (msg_utf8_bad_new) {
     msg_utf8_bad_new = false;
     add(RuleId::invalid_utf8, at,
-        fmt::format("text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
-                    msg_compressed ? " (after inflating)" : ""));
+        "text message {} has invalid UTF-8 at byte {}{}", counters.messages + 1, utf8.error_offset(),
+                    msg_compressed ? " (after inflating)" : "");
   }
   ++counters.messages;
   counters.message_bytes += msg_app_bytes;
   counters.max_message = std::max(counters.max_message, msg_app_bytes);
   if (msg_opcode == op::text && !msg_unverifiable && !msg_utf8_bad && !utf8.finish()) {
     msg_utf8_bad = true;
-    add(RuleId::invalid_utf8, at, fmt::format("text message {} ends inside a UTF-8 sequence", counters.messages));
+    add(RuleId::invalid_utf8, at, "text message {} ends inside a UTF-8 sequence", counters.messages);
   }
   if (rec != nullptr && !msg_unverifiable) {
     rec->message_len = msg_app_bytes;
-    if (msg_opcode == op::text) {
+    if (msg_opcode == op::text && s_.opt_.frames != nullptr) {  // only --frames shows it
       // the first 80 characters (code points), as tshark previews text
       std::size_t end = 0;
       for (int chars = 0; end < preview_len; ++end) {
@@ -439,6 +444,16 @@ WsSession::WsSession(const flow::Connection& conn, const Limits& limits, const S
 }
 
 WsSession::~WsSession() = default;
+
+bool WsSession::bump_finding(RuleId rule, diag::Side side) {
+  for (auto& f : findings_) {
+    if (f.rule == rule && f.side == side) {
+      ++f.count;
+      return true;
+    }
+  }
+  return false;
+}
 
 void WsSession::add_finding(RuleId rule, diag::Side side, PacketRef at, std::string message) {
   for (auto& f : findings_) {

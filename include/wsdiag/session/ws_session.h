@@ -58,6 +58,8 @@ class WsSession : public reassembly::StreamSink {
   class Side;  // per-direction state, also the FrameHandler of that direction
 
   void add_finding(diag::RuleId rule, diag::Side side, PacketRef at, std::string message);
+  /// Counts one more occurrence of an existing (rule, side) finding; false if there is none yet.
+  bool bump_finding(diag::RuleId rule, diag::Side side);
   void on_request_head(PacketRef at);
   void on_response_head(PacketRef at, Bytes rest);
   void start_ws(Dir d, PacketRef at);

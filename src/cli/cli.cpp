@@ -278,7 +278,7 @@ int run(int argc, char** argv) {
       ->group("Live capture");
   app.add_option("-s,--snaplen", live.capture.snaplen, "bytes kept per packet (default 262144: whole payloads)")
       ->check(CLI::Range(64, 262144))->group("Live capture");
-  app.add_option("-B,--buffer-size", live.capture.buffer_kib, "kernel capture buffer in KiB")
+  app.add_option("-B,--buffer-size", live.capture.buffer_kib, "kernel capture buffer in KiB (default 32768)")
       ->check(CLI::Range(1, 4 * 1024 * 1024))->group("Live capture");
   app.add_flag("-p,--no-promiscuous-mode", no_promisc, "do not put the interface in promiscuous mode")
       ->group("Live capture");

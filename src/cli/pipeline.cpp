@@ -59,4 +59,6 @@ bool Pipeline::run_file(const std::string& path, const std::string& filter, Capt
 
 void Pipeline::finish() { flows_.finish(last_); }
 
+void Pipeline::tick(std::int64_t now_ns) { flows_.sweep(now_ns, PacketRef{last_.index, now_ns}); }
+
 }  // namespace wsdiag::cli

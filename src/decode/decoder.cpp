@@ -426,7 +426,10 @@ DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint6
         return decode_ipv6_chain(c, c.frags.datagram_next_header(), datagram, datagram.size(),
                                  false, src, dst);
       }
-      default:  // ESP (50), No Next Header (59), UDP, ICMPv6, ...
+      case kProtoEsp:  // encrypted: whatever follows is not readable
+      case kProtoNoNext:
+        return DecodeStatus::not_tcp;
+      default:  // UDP, ICMPv6, ...
         return DecodeStatus::not_tcp;
     }
   }

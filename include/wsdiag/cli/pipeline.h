@@ -44,6 +44,11 @@ class Pipeline {
   void process(const capture::PacketRecord& rec);
   /// End of all input: every open connection is finalised.
   void finish();
+  /// Live capture: lets time pass with no packet (wall clock, ns since the epoch), so closed
+  /// connections past their linger and idle ones (Limits::idle_timeout_ns) are finalised.
+  void tick(std::int64_t now_ns);
+  /// Connections tracked right now.
+  [[nodiscard]] std::size_t open_connections() const noexcept { return flows_.open_connections(); }
 
   [[nodiscard]] std::uint64_t packets() const noexcept { return next_index_ - 1; }
   [[nodiscard]] const decode::DecodeStats& decode_stats() const noexcept { return decoder_.stats(); }

@@ -1,0 +1,433 @@
+// wsdiag — live mode (CLI.md "wsdiag -i IFACE"): the capture source and when reports are
+// emitted are all that differ from offline; every layer below is the same Pipeline.
+#include "wsdiag/cli/live.h"
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "wsdiag/cli/cli.h"
+#include "wsdiag/cli/pipeline.h"
+#include "wsdiag/common/types.h"
+#include "wsdiag/decode/decoder.h"
+#include "wsdiag/diag/verdict.h"
+#include "wsdiag/session/ws_session.h"
+
+namespace wsdiag::cli {
+
+namespace {
+
+constexpr std::int64_t kTickNs = 200'000'000;      // sweep, flush and status this often
+constexpr std::int64_t kStatusNs = 1'000'000'000;  // status line refresh
+
+volatile std::sig_atomic_t g_stop = 0;
+capture::LiveCapture* g_capture = nullptr;
+
+extern "C" void on_stop_signal(int /*sig*/) {
+  g_stop = 1;
+  if (g_capture != nullptr) g_capture->break_loop();
+}
+
+void install_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // A closed output pipe is noticed as EPIPE on write and ends the capture quietly (the -w file
+  // is still flushed and closed).
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+std::int64_t wall_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(ts.tv_nsec);
+}
+
+void error_line(const std::string& what, const std::string& msg) {
+  fmt::print(stderr, "wsdiag: {}: {}\n", what, msg);
+}
+
+// Receives each connection as the flow layer finalises it, diagnoses and writes it at once.
+class LiveReporter : public session::Analyzer::Output {
+ public:
+  LiveReporter(const LiveRunOptions& opt, report::Format fmt, std::FILE* out, bool color)
+      : opt_(opt), fmt_(fmt), out_(out) {
+    text_.color = color;
+    text_.detail = opt.conn != 0;
+  }
+
+  /// Called before anything is written to a stream that shares the terminal with the status line.
+  std::function<void()> before_write;
+
+  void on_connection(diag::ConnectionSummary&& s) override {
+    ++tcp_connections_;
+    if (!s.websocket && !opt_.all) return;
+    if (opt_.conn != 0 && s.id != opt_.conn) return;
+    report::ConnReport c;
+    if (s.websocket) c.verdict = diag::diagnose(s);
+    c.summary = std::move(s);
+    if (c.summary.websocket) {
+      ++websocket_;
+      ++by_verdict_[report::verdict_key(c.verdict)];
+      if (opt_.fail_on && opt_.fail_on(c)) failed_ = true;
+    }
+    ++reported_;
+    if (opt_.frames || write_failed_) return;
+    if (before_write) before_write();
+    if (fmt_ == report::Format::jsonl) {
+      const std::string line = report::json_line(c);
+      std::fwrite(line.data(), 1, line.size(), out_);
+      std::fputc('\n', out_);
+    } else {
+      const std::string block = report::format_connection_text(c, text_);
+      std::fwrite(block.data(), 1, block.size(), out_);
+      if (block.empty() || block.back() != '\n') std::fputc('\n', out_);
+      std::fputc('\n', out_);
+    }
+    flush();
+  }
+
+  /// Flushes the output; remembers a write error (EPIPE: the reader went away).
+  void flush() {
+    if (write_failed_) return;
+    if (std::fflush(out_) != 0 || std::ferror(out_) != 0) {
+      write_failed_ = true;
+      write_errno_ = errno;
+    }
+  }
+
+  [[nodiscard]] bool write_failed() const noexcept { return write_failed_; }
+  [[nodiscard]] int write_errno() const noexcept { return write_errno_; }
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+  [[nodiscard]] std::uint64_t websocket() const noexcept { return websocket_; }
+  [[nodiscard]] std::uint64_t reported() const noexcept { return reported_; }
+  [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
+  [[nodiscard]] const std::map<std::string, std::uint64_t>& by_verdict() const noexcept { return by_verdict_; }
+
+  [[nodiscard]] std::string verdict_counts() const {
+    std::string s;
+    for (const auto& [k, n] : by_verdict_) {
+      if (!s.empty()) s += ", ";
+      s += fmt::format("{} {}", k, n);
+    }
+    return s.empty() ? "none" : s;
+  }
+
+ private:
+  const LiveRunOptions& opt_;
+  report::Format fmt_;
+  std::FILE* out_;
+  report::TextOptions text_;
+  std::map<std::string, std::uint64_t> by_verdict_;
+  std::uint64_t tcp_connections_ = 0;
+  std::uint64_t websocket_ = 0;
+  std::uint64_t reported_ = 0;
+  bool failed_ = false;
+  bool write_failed_ = false;
+  int write_errno_ = 0;
+};
+
+class LiveFrames : public session::FrameListener {
+ public:
+  LiveFrames(std::FILE* out, std::uint64_t only) : out_(out), only_(only) { report::write_frames_header(out_); }
+  void on_frame(const session::FrameRecord& f) override {
+    if (only_ != 0 && f.conn != only_) return;
+    report::write_frame(out_, f);
+  }
+
+ private:
+  std::FILE* out_;
+  std::uint64_t only_;
+};
+
+struct RunCounters {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t first_ts_ns = 0;
+  std::int64_t last_ts_ns = 0;
+};
+
+}  // namespace
+
+bool drop_privileges(const std::string& user, std::string& msg) {
+  msg.clear();
+  if (geteuid() != 0) {
+    if (!user.empty()) msg = fmt::format("not running as root: -Z {} has nothing to drop", user);
+    return true;
+  }
+  const std::string name = user.empty() ? "nobody" : user;
+  if (name == "root") return true;
+  errno = 0;
+  const passwd* pw = getpwnam(name.c_str());
+  if (pw == nullptr) {
+    if (user.empty()) {
+      msg = "still running as root: no user 'nobody' to drop privileges to (use -Z USER)";
+      return true;
+    }
+    msg = fmt::format("-Z {}: no such user", name);
+    return false;
+  }
+  const uid_t uid = pw->pw_uid;
+  const gid_t gid = pw->pw_gid;
+  if (initgroups(name.c_str(), gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+    msg = fmt::format("cannot drop privileges to user '{}': {}", name, std::strerror(errno));
+    return false;
+  }
+  if (uid != 0 && setuid(0) == 0) {
+    msg = fmt::format("cannot drop privileges to user '{}': root could be regained", name);
+    return false;
+  }
+  msg = fmt::format("dropped privileges to user '{}'", name);
+  return true;
+}
+
+int list_interfaces() {
+  try {
+    int n = 0;
+    for (const auto& i : capture::list_interfaces()) {
+      std::string flags;
+      if (i.loopback) flags += "Loopback, ";
+      flags += i.up ? "Up" : "Down";
+      if (i.running) flags += ", Running";
+      fmt::print("{}.{}{} [{}]\n", ++n, i.name, i.description.empty() ? "" : " (" + i.description + ")", flags);
+    }
+    if (n == 0) fmt::print(stderr, "wsdiag: no interfaces found (capturing may need root or CAP_NET_RAW)\n");
+  } catch (const capture::CaptureError& e) {
+    error_line("-D", e.what());
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+int run_live(const LiveRunOptions& opt) {
+  const std::string& dev = opt.capture.device;
+  if (opt.format && (*opt.format == report::Format::json || *opt.format == report::Format::markdown)) {
+    error_line(dev, fmt::format("live capture writes text or jsonl (one connection a line as each ends), "
+                                "not {}; save with -w FILE and analyse the file for a {} report",
+                                report::to_string(*opt.format), report::to_string(*opt.format)));
+    return kExitError;
+  }
+
+  std::unique_ptr<capture::LiveCapture> cap;
+  try {
+    cap = std::make_unique<capture::LiveCapture>(opt.capture);
+    if (!decode::link_type_supported(cap->linktype())) {
+      error_line(dev, fmt::format("unsupported link type {} ({})", cap->linktype(), cap->linktype_name()));
+      return kExitError;
+    }
+    if (!opt.filter.empty()) cap->set_filter(opt.filter);
+    if (!opt.write_file.empty()) {
+      try {
+        cap->open_dump(opt.write_file);
+      } catch (const capture::CaptureError& e) {
+        error_line(opt.write_file, e.what());
+        return kExitError;
+      }
+    }
+  } catch (const capture::CaptureError& e) {
+    error_line(dev, e.what());
+    return kExitError;
+  }
+  if (!cap->warning().empty()) error_line(dev, "warning: " + cap->warning());
+
+  std::FILE* out = stdout;
+  if (!opt.output.empty() && opt.output != "-") {
+    out = std::fopen(opt.output.c_str(), "w");
+    if (out == nullptr) {
+      error_line(opt.output, fmt::format("cannot open for writing: {}", std::strerror(errno)));
+      return kExitError;
+    }
+  }
+  struct Closer {
+    std::FILE* f;
+    ~Closer() {
+      if (f != stdout) std::fclose(f);
+    }
+  } closer{out};
+
+  // Everything that needs privileges is open: give them up (tcpdump -Z).
+  {
+    std::string msg;
+    const bool ok = drop_privileges(opt.user, msg);
+    if (!ok) {
+      error_line(dev, msg);
+      return kExitError;
+    }
+    if (!msg.empty()) fmt::print(stderr, "wsdiag: {}\n", msg);
+  }
+
+  const bool out_tty = isatty(fileno(out)) != 0;
+  const report::Format fmt_kind = opt.format.value_or(out_tty ? report::Format::text : report::Format::jsonl);
+  bool color = opt.color == "always" || (opt.color == "auto" && report::use_color(fileno(out)));
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') color = false;
+  const bool status_line = opt.status && isatty(STDERR_FILENO) != 0;
+
+  Limits limits = opt.limits;
+  limits.idle_timeout_ns = static_cast<std::int64_t>(opt.idle_timeout_s * 1e9);
+  LiveReporter reporter(opt, fmt_kind, out, color);
+  bool status_shown = false;
+  reporter.before_write = [&] {
+    if (status_shown) {
+      fmt::print(stderr, "\r\033[K");
+      std::fflush(stderr);
+      status_shown = false;
+    }
+  };
+  std::unique_ptr<LiveFrames> frames;
+  session::SessionOptions sopt;
+  sopt.ws_port = opt.ws_port;
+  if (opt.frames) {
+    frames = std::make_unique<LiveFrames>(out, opt.conn);
+    sopt.frames = frames.get();
+  }
+  session::Analyzer analyzer(limits, sopt, reporter);
+  Pipeline pipe(limits, analyzer);
+
+  fmt::print(stderr, "wsdiag: listening on {}, link type {}, snaplen {} bytes{}\n", dev, cap->linktype_name(),
+             cap->snaplen(), opt.filter.empty() ? "" : fmt::format(", filter '{}'", opt.filter));
+
+  g_stop = 0;
+  g_capture = cap.get();
+  install_signals();
+
+  int status = kExitOk;
+  RunCounters run;
+  capture::PacketRecord rec;
+  std::uint64_t next_index = 1;
+  const std::int64_t start_ns = wall_ns();
+  const std::int64_t end_ns =
+      opt.duration_s > 0 ? start_ns + static_cast<std::int64_t>(opt.duration_s * 1e9) : 0;
+  std::int64_t next_tick = start_ns + kTickNs;
+  std::int64_t next_status = start_ns + kStatusNs;
+  bool dump_failed = false;
+
+  auto show_status = [&] {
+    const auto st = cap->stats();
+    fmt::print(stderr, "\r\033[K{}: {} packets, {} open, verdicts: {}, dropped {} kernel {} interface", dev,
+               run.packets, pipe.open_connections(), reporter.verdict_counts(), st.dropped, st.if_dropped);
+    std::fflush(stderr);
+    status_shown = true;
+  };
+
+  while (g_stop == 0) {
+    const auto st = cap->next(rec, next_index);
+    if (st == capture::LiveStatus::packet) {
+      ++next_index;
+      if (run.packets == 0) run.first_ts_ns = rec.ts_ns;
+      ++run.packets;
+      run.bytes += rec.caplen;
+      run.last_ts_ns = rec.ts_ns;
+      pipe.process(rec);
+      if (opt.count != 0 && run.packets >= opt.count) break;
+    } else if (st == capture::LiveStatus::stopped) {
+      break;
+    } else if (st == capture::LiveStatus::error) {
+      error_line(dev, cap->error());
+      status = kExitError;
+      break;
+    }
+    if (reporter.write_failed()) break;
+    const std::int64_t now = wall_ns();
+    if (now >= next_tick) {
+      next_tick = now + kTickNs;
+      pipe.tick(now);
+      if (!cap->flush_dump() && !dump_failed) {
+        dump_failed = true;
+        error_line(opt.write_file, "write error");
+        status = kExitError;
+      }
+      reporter.flush();
+      if (end_ns != 0 && now >= end_ns) break;
+    }
+    if (status_line && now >= next_status) {
+      next_status = now + kStatusNs;
+      show_status();
+    }
+  }
+  g_capture = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  // Capture end: every connection still open is reported as open.
+  pipe.finish();
+  if (frames) reporter.flush();
+  reporter.before_write();
+  if (!cap->flush_dump() && !dump_failed) {
+    error_line(opt.write_file, "write error");
+    status = kExitError;
+  }
+
+  const auto st = cap->stats();
+  const auto& fs = pipe.flow_stats();
+  const auto& ds = pipe.decode_stats();
+  if (!reporter.write_failed() && !opt.frames) {
+    if (fmt_kind == report::Format::jsonl) {
+      nlohmann::ordered_json j;
+      j["type"] = "stats";
+      j["schema"] = report::kSchema;
+      j["interface"] = dev;
+      j["link_type"] = cap->linktype_name();
+      j["filter"] = opt.filter;
+      j["packets"] = run.packets;
+      j["bytes"] = run.bytes;
+      j["first"] = run.packets != 0 ? nlohmann::ordered_json(iso8601_utc(run.first_ts_ns)) : nullptr;
+      j["last"] = run.packets != 0 ? nlohmann::ordered_json(iso8601_utc(run.last_ts_ns)) : nullptr;
+      if (st.valid) {
+        j["received"] = st.received;
+        j["dropped"] = st.dropped;
+        j["if_dropped"] = st.if_dropped;
+      } else {
+        j["received"] = nullptr;
+        j["dropped"] = nullptr;
+        j["if_dropped"] = nullptr;
+      }
+      j["lossy"] = st.valid && (st.dropped + st.if_dropped) > 0;
+      j["tcp_connections"] = fs.connections;
+      j["tcp_segments"] = ds.tcp;
+      j["payload_truncated"] = ds.payload_truncated;
+      j["idle_timeouts"] = fs.idle_timeouts;
+      j["connections_evicted"] = fs.evicted;
+      j["connections"] = reporter.reported();
+      j["websocket"] = reporter.websocket();
+      j["by_verdict"] = reporter.by_verdict();
+      const std::string line = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      fmt::print(out, "{}\n", line);
+    } else {
+      fmt::print(out, "Capture on {} ended: {} packets, {} WebSocket connections (verdicts: {}); "
+                      "dropped {} by the kernel, {} by the interface.\n",
+                 dev, run.packets, reporter.websocket(), reporter.verdict_counts(), st.dropped, st.if_dropped);
+    }
+    reporter.flush();
+  }
+  fmt::print(stderr, "wsdiag: {}: {} packets captured, {} received by filter, {} dropped by kernel, "
+                     "{} dropped by interface; {} WebSocket connections ({})\n",
+             dev, run.packets, st.received, st.dropped, st.if_dropped, reporter.websocket(), reporter.verdict_counts());
+  if (st.valid && st.dropped + st.if_dropped > 0) {
+    fmt::print(stderr, "wsdiag: {}: warning: the capture lost packets; verdicts of connections active then "
+                       "may be wrong (try -B to enlarge the buffer, or a narrower -f filter)\n", dev);
+  }
+  if (reporter.write_failed() && reporter.write_errno() != EPIPE) {
+    error_line(opt.output.empty() ? "-" : opt.output, fmt::format("write error: {}", std::strerror(reporter.write_errno())));
+    status = kExitError;
+  }
+  if (status == kExitOk && reporter.failed()) status = kExitFailOn;
+  return status;
+}
+
+}  // namespace wsdiag::cli

@@ -401,6 +401,40 @@ std::string code_label(std::optional<std::uint16_t> code) {
   return fmt::format("{} {}", *code, info->name);
 }
 
+// Extension names of a Sec-WebSocket-Extensions value ("permessage-deflate; x=1, foo" ->
+// {"permessage-deflate", "foo"}).
+std::vector<std::string> extension_names(const std::string& header) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= header.size()) {
+    const auto comma = header.find(',', pos);
+    std::string item = header.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    item = item.substr(0, item.find(';'));
+    const auto b = item.find_first_not_of(" \t");
+    const auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) {
+      std::string name = item.substr(b, e - b + 1);
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// For 1010 (RFC 6455 §7.4.1): the extensions the client offered that the server's 101 did not
+// accept, as "a, b"; empty if the handshake does not show any.
+std::string missing_extensions(const ConnectionSummary& s) {
+  std::string out;
+  const auto accepted = extension_names(s.handshake.extensions);
+  for (const auto& name : extension_names(s.handshake.extensions_offered)) {
+    if (std::find(accepted.begin(), accepted.end(), name) != accepted.end()) continue;
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
 Verdict make_closed(const ConnectionSummary& s) {
   const CloseSummary& c = s.close;
   const TcpEndSummary& t = s.tcp_end;
@@ -429,6 +463,14 @@ Verdict make_closed(const ConnectionSummary& s) {
   } else if (empty) {
     v.summary = fmt::format("closed{} with {} Close frame (1005 No Status Received)", by,
                             one_byte ? "a malformed 1-byte" : "an empty");
+  } else if (code == 1010 && c.initiator == Side::client) {
+    // Name the extension the client required (the reason should list it, §7.4.1; else the offer
+    // minus what the 101 accepted).
+    const std::string missing = missing_extensions(s);
+    const std::string needed = !c.reason.empty() ? printable(c.reason) : missing;
+    v.summary = fmt::format("closed by the client with 1010 Mandatory Extension: it required {}{}", 
+                            needed.empty() ? std::string("an extension") : needed,
+                            needed.empty() ? std::string() : std::string(", which the server did not accept"));
   } else {
     v.summary = fmt::format("closed{} with {}{}", by, code_label(c.code), reason);
   }

@@ -1,0 +1,224 @@
+// permessage-deflate (RFC 7692 §7.2): inflation split at every chunk boundary, context takeover on
+// and off, window bits 8-15, corrupt data, and a decompression bomb costing bounded memory.
+#include <catch2/catch.hpp>
+#include <sys/resource.h>
+#include <zlib.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "wsdiag/ws/inflater.h"
+
+using namespace wsdiag;
+using wsdiag::ws::Inflater;
+
+namespace {
+
+using Buf = std::vector<std::uint8_t>;
+
+// A sender's compressor (RFC 7692 §7.2.1): raw deflate, Z_SYNC_FLUSH per message, the trailing
+// 00 00 ff ff removed; reset per message when it does not take over its context.
+struct Deflater {
+  z_stream z{};
+  bool no_takeover;
+  Deflater(int bits, bool no_context_takeover) : no_takeover(no_context_takeover) {
+    REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  }
+  ~Deflater() { deflateEnd(&z); }
+  Buf message(const std::string& text) {
+    if (no_takeover) deflateReset(&z);
+    Buf out(text.size() + 64);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_SYNC_FLUSH) == Z_OK);
+    out.resize(out.size() - z.avail_out);
+    REQUIRE(out.size() >= 4);
+    REQUIRE(out[out.size() - 4] == 0x00);
+    REQUIRE(out[out.size() - 1] == 0xff);
+    out.resize(out.size() - 4);
+    return out;
+  }
+};
+
+struct Collect : ws::InflateSink {
+  std::string text;
+  std::size_t largest_piece = 0;
+  void on_inflated(Bytes d) override {
+    text.append(d.begin(), d.end());
+    largest_piece = std::max(largest_piece, d.size());
+  }
+};
+
+std::string sample_text(int i) {
+  std::string s = "message " + std::to_string(i) + ": ";
+  for (int k = 0; k < 40; ++k) s += "the quick brown fox jumps over the lazy dog " + std::to_string(k % 7) + "; ";
+  return s;
+}
+
+// Inflates `msg` fed in chunks of `chunk` bytes.
+std::string inflate_chunked(Inflater& inf, const Buf& msg, std::size_t chunk) {
+  Collect c;
+  inf.begin_message();
+  for (std::size_t i = 0; i < msg.size(); i += chunk) {
+    const std::size_t n = std::min(chunk, msg.size() - i);
+    REQUIRE(inf.feed(Bytes(msg.data() + i, n), c) == Inflater::Status::ok);
+  }
+  REQUIRE(inf.end_message(c) == Inflater::Status::ok);
+  return c.text;
+}
+
+}  // namespace
+
+TEST_CASE("inflate: the same text whatever the chunking, split at every byte", "[ws][inflate]") {
+  Deflater d(15, false);
+  const std::string text = sample_text(1);
+  const Buf msg = d.message(text);
+  for (std::size_t split = 0; split <= msg.size(); ++split) {
+    Inflater inf(15, false, 1 << 20);
+    Collect c;
+    inf.begin_message();
+    REQUIRE(inf.feed(Bytes(msg.data(), split), c) == Inflater::Status::ok);
+    REQUIRE(inf.feed(Bytes(msg.data() + split, msg.size() - split), c) == Inflater::Status::ok);
+    REQUIRE(inf.end_message(c) == Inflater::Status::ok);
+    REQUIRE(c.text == text);
+  }
+  for (std::size_t chunk = 1; chunk <= 64; ++chunk) {
+    Inflater inf(15, false, 1 << 20);
+    REQUIRE(inflate_chunked(inf, msg, chunk) == text);
+  }
+}
+
+TEST_CASE("inflate: context takeover keeps the window across messages", "[ws][inflate]") {
+  for (int bits = 8; bits <= 15; ++bits) {
+    CAPTURE(bits);
+    // zlib cannot make a raw deflate stream with an 8-bit window (it uses 9; RFC 7692 §7.1.2.1
+    // mentions this), so for 8 both ends use 9, as zlib-based peers do.
+    const int send_bits = std::max(bits, 9);
+    Deflater d(send_bits, false);
+    Inflater inf(send_bits, false, 1 << 20);
+    for (int i = 0; i < 6; ++i) {
+      const std::string text = sample_text(i);
+      const Buf msg = d.message(text);
+      REQUIRE(inflate_chunked(inf, msg, 7) == text);
+    }
+    CHECK(inf.context_takeover());
+  }
+}
+
+TEST_CASE("inflate: no context takeover resets per message; a takeover stream needs it", "[ws][inflate]") {
+  Deflater with(15, false);
+  Deflater without(15, true);
+  std::vector<Buf> takeover, fresh;
+  for (int i = 0; i < 4; ++i) {
+    takeover.push_back(with.message(sample_text(i)));
+    fresh.push_back(without.message(sample_text(i)));
+  }
+  // Later takeover messages refer back to earlier ones: they are smaller.
+  CHECK(takeover[2].size() < fresh[2].size());
+  SECTION("no_context_takeover: every message inflates on its own, even after skipping some") {
+    Inflater inf(15, true, 1 << 20);
+    CHECK(inflate_chunked(inf, fresh[3], 5) == sample_text(3));
+    CHECK(inflate_chunked(inf, fresh[1], 5) == sample_text(1));
+  }
+  SECTION("takeover data inflated without its history fails instead of giving wrong text") {
+    Inflater inf(15, false, 1 << 20);
+    Collect c;
+    inf.begin_message();
+    auto st = inf.feed(Bytes(takeover[2]), c);
+    if (st == Inflater::Status::ok) st = inf.end_message(c);
+    CHECK(st == Inflater::Status::error);
+    // and the direction's context is then lost for good
+    inf.begin_message();
+    CHECK(inf.status() == Inflater::Status::no_context);
+  }
+}
+
+TEST_CASE("inflate: a reference past the negotiated window is an error", "[ws][inflate]") {
+  // Compress with a 32 KiB window a message whose repeat is 20 KB back, then inflate with 9 bits (512 B).
+  std::mt19937 rng(7);
+  std::string block(20000, ' ');
+  for (auto& ch : block) ch = static_cast<char>('a' + rng() % 26);
+  const std::string text = block + block;
+  Deflater d(15, false);
+  const Buf msg = d.message(text);
+  Inflater small(9, false, 1 << 20);
+  Collect c;
+  small.begin_message();
+  auto st = small.feed(Bytes(msg), c);
+  if (st == Inflater::Status::ok) st = small.end_message(c);
+  CHECK(st == Inflater::Status::error);
+  Inflater big(15, false, 1 << 20);
+  CHECK(inflate_chunked(big, msg, 100) == text);
+}
+
+TEST_CASE("inflate: corrupt data is an error, not a crash", "[ws][inflate]") {
+  const Buf junk = {0xff, 0xff, 0xff, 0x00, 0x13, 0x37, 0xde, 0xad};
+  Inflater inf(15, true, 1 << 20);
+  Collect c;
+  inf.begin_message();
+  auto st = inf.feed(Bytes(junk), c);
+  if (st == Inflater::Status::ok) st = inf.end_message(c);
+  CHECK(st == Inflater::Status::error);
+  CHECK(std::string(inf.error_text()).size() > 0);
+}
+
+TEST_CASE("inflate: a decompression bomb costs bounded memory and stops at the cap", "[ws][inflate]") {
+  // ~1 MB of deflate data that inflates to 1 GiB of zeros.
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+  const Buf zeros(1 << 20, 0);
+  Buf bomb(2 << 20);
+  z.next_out = bomb.data();
+  z.avail_out = static_cast<uInt>(bomb.size());
+  for (int i = 0; i < 1024; ++i) {
+    z.next_in = const_cast<Bytef*>(zeros.data());
+    z.avail_in = static_cast<uInt>(zeros.size());
+    REQUIRE(deflate(&z, i == 1023 ? Z_SYNC_FLUSH : Z_NO_FLUSH) == Z_OK);
+  }
+  bomb.resize(bomb.size() - z.avail_out - 4);
+  deflateEnd(&z);
+  CAPTURE(bomb.size());
+  REQUIRE(bomb.size() < (2u << 20));
+
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  SECTION("under the cap the whole GiB is inflated, piece by piece, never held") {
+    Inflater inf(15, false, std::uint64_t{2} << 30);
+    struct Count : ws::InflateSink {
+      std::uint64_t total = 0;
+      std::size_t largest = 0;
+      void on_inflated(Bytes d) override {
+        total += d.size();
+        largest = std::max(largest, d.size());
+      }
+    } count;
+    inf.begin_message();
+    for (std::size_t i = 0; i < bomb.size(); i += 4096) {
+      REQUIRE(inf.feed(Bytes(bomb.data() + i, std::min<std::size_t>(4096, bomb.size() - i)), count) ==
+              Inflater::Status::ok);
+    }
+    REQUIRE(inf.end_message(count) == Inflater::Status::ok);
+    CHECK(count.total == std::uint64_t{1} << 30);
+    CHECK(count.largest <= 16 * 1024);  // a fixed output buffer
+  }
+  SECTION("over the cap it stops: message-too-big, not a failure") {
+    Inflater inf(15, true, 64ull << 20);
+    struct Count : ws::InflateSink {
+      std::uint64_t total = 0;
+      void on_inflated(Bytes d) override { total += d.size(); }
+    } count;
+    inf.begin_message();
+    CHECK(inf.feed(Bytes(bomb), count) == Inflater::Status::over_limit);
+    CHECK(count.total <= (64ull << 20));
+    // no context takeover: the next message starts afresh
+    inf.begin_message();
+    CHECK(inf.status() == Inflater::Status::ok);
+  }
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  // ru_maxrss is in KiB: inflating a GiB must not raise the peak by more than a few MiB.
+  CHECK(after.ru_maxrss - before.ru_maxrss < 8 * 1024);
+}

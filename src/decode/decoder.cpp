@@ -30,6 +30,8 @@
 // wire carried. IP length fields bound what follows (Ethernet padding is ignored).
 #include "wsdiag/decode/decoder.h"
 
+#include <optional>
+
 #include <algorithm>
 #include <limits>
 
@@ -246,6 +248,23 @@ DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint6
                                bool allow_fragment, const std::array<std::uint8_t, 16>& src,
                                const std::array<std::uint8_t, 16>& dst);
 
+// Stores one IPv4 or IPv6 fragment. nullopt when it completed its datagram (then in
+// c.frags.datagram()), else the status to return for this packet.
+std::optional<DecodeStatus> add_fragment(Ctx& c, const Fragment& f) {
+  switch (c.frags.add(f)) {
+    case FragmentResult::pending:
+      return DecodeStatus::fragment_pending;
+    case FragmentResult::dropped:
+      return DecodeStatus::fragment_dropped;
+    case FragmentResult::complete:
+      break;
+  }
+  ++c.stats.fragments_reassembled;
+  c.out.from_fragments = true;
+  c.out.ip_length_exceeds_frame = false;
+  return std::nullopt;
+}
+
 DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   ByteReader r(ip);
   const std::uint8_t vihl = r.u8();
@@ -305,17 +324,7 @@ DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
     f.next_header = proto;
     f.data = body;
     f.ts_ns = c.ts_ns;
-    switch (c.frags.add(f)) {
-      case FragmentResult::pending:
-        return DecodeStatus::fragment_pending;
-      case FragmentResult::dropped:
-        return DecodeStatus::fragment_dropped;
-      case FragmentResult::complete:
-        break;
-    }
-    ++c.stats.fragments_reassembled;
-    c.out.from_fragments = true;
-    c.out.ip_length_exceeds_frame = false;
+    if (const auto st = add_fragment(c, f)) return *st;
     const Bytes datagram = c.frags.datagram();
     return decode_tcp(datagram, datagram.size(), c.out, c.stats);
   }
@@ -411,17 +420,7 @@ DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint6
         f.next_header = following;
         f.data = rest;
         f.ts_ns = c.ts_ns;
-        switch (c.frags.add(f)) {
-          case FragmentResult::pending:
-            return DecodeStatus::fragment_pending;
-          case FragmentResult::dropped:
-            return DecodeStatus::fragment_dropped;
-          case FragmentResult::complete:
-            break;
-        }
-        ++c.stats.fragments_reassembled;
-        c.out.from_fragments = true;
-        c.out.ip_length_exceeds_frame = false;
+        if (const auto st = add_fragment(c, f)) return *st;
         const Bytes datagram = c.frags.datagram();
         return decode_ipv6_chain(c, c.frags.datagram_next_header(), datagram, datagram.size(),
                                  false, src, dst);

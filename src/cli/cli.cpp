@@ -72,12 +72,10 @@ struct FailOn {
       if (tok.empty()) continue;
       if (std::all_of(tok.begin(), tok.end(), [](unsigned char c) { return std::isdigit(c) != 0; }) && tok.size() <= 4) {
         f.codes.push_back(static_cast<std::uint16_t>(std::stoi(tok)));
-      } else if (tok == "error") {
-        f.severity = std::max(f.severity, -1) == -1 ? 2 : std::min(f.severity, 2);
-      } else if (tok == "warning") {
-        f.severity = 1;
-      } else if (tok == "info") {
-        f.severity = 0;
+      } else if (tok == "error" || tok == "warning" || tok == "info") {
+        // fail at this severity or worse; several keep the lowest threshold
+        const int level = tok == "error" ? 2 : tok == "warning" ? 1 : 0;
+        f.severity = f.severity < 0 ? level : std::min(f.severity, level);
       } else if (tok == "open") {
         f.open = true;
       } else if (tok == "handshake-failed" || tok == "handshake") {

@@ -137,15 +137,17 @@ void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
     }
   }
 
-  const auto before = rs.stats();
+  const auto& st = rs.stats();
+  const std::uint64_t inconsistent_before = st.inconsistent_overlaps;
+  const std::uint64_t gaps_before = st.gaps;
   const auto status = rs.on_segment(data_seq, seg.payload, seg.payload_wire_len, seg.has(tf::fin),
                                     seg.has(tf::rst), at);
   if (status == reassembly::SegmentStatus::retransmit ||
       status == reassembly::SegmentStatus::partial_overlap) {
     mark(d, 'T');
   }
-  if (rs.stats().inconsistent_overlaps != before.inconsistent_overlaps) mark(d, 'I');
-  if (rs.stats().gaps != before.gaps) mark(d, 'G');
+  if (st.inconsistent_overlaps != inconsistent_before) mark(d, 'I');
+  if (st.gaps != gaps_before) mark(d, 'G');
 
   if (seg.has(tf::ack) && !seg.has(tf::rst)) {
     const auto peer_gaps = peer.stats().gaps;

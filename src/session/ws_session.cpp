@@ -326,9 +326,13 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
   const Bytes ctrl_payload(ctrl);
   const bool close_known = h.opcode == op::close && !ctrl_gap;
   const auto cp = ws::parse_close_payload(close_known ? ctrl_payload : Bytes{});
-  FrameRecord rec = s_.frame_record(dir_, h, at, close_known ? &cp : nullptr);
-  if (frame_in_message && h.fin) end_message(at, &rec);
-  if (s_.opt_.frames != nullptr) s_.opt_.frames->on_frame(rec);
+  if (s_.opt_.frames != nullptr) {  // --frames: only then is a record built
+    FrameRecord rec = s_.frame_record(dir_, h, at, close_known ? &cp : nullptr);
+    if (frame_in_message && h.fin) end_message(at, &rec);
+    s_.opt_.frames->on_frame(rec);
+  } else if (frame_in_message && h.fin) {
+    end_message(at, nullptr);
+  }
 
   if (close_known) {
     if (cp.malformed) add(RuleId::close_payload_1, at, "Close frame with a 1-byte payload");
@@ -419,7 +423,7 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
   }
   if (rec != nullptr && !msg_unverifiable) {
     rec->message_len = msg_app_bytes;
-    if (msg_opcode == op::text && s_.opt_.frames != nullptr) {  // only --frames shows it
+    if (msg_opcode == op::text) {
       // the first 80 characters (code points), as tshark previews text
       std::size_t end = 0;
       for (int chars = 0; end < preview_len; ++end) {
@@ -812,10 +816,9 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
   if (t.how != diag::TcpEndHow::open) {
     const PacketRef from = last_data.index != 0 ? last_data : c.first_packet();
     t.idle_before_ms = ms_between(from, t.initiated_at);
-  } else if (last_data.index != 0 || c.last_packet().index != 0) {
-    const PacketRef from = std::max(ce.last_payload.index, se.last_payload.index) == ce.last_payload.index
-                               ? ce.last_payload
-                               : se.last_payload;
+  } else {
+    // Still open: the time from the last payload either side sent to the end of the capture.
+    const PacketRef from = ce.last_payload.index >= se.last_payload.index ? ce.last_payload : se.last_payload;
     if (from.index != 0) t.idle_before_ms = ms_between(from, c.last_packet());
   }
 }
@@ -888,11 +891,9 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
                             request_at_.index, end_by));
   }
   // How TCP ended, relative to the close handshake.
-  if (t.client_rst || t.server_rst) {
-    const bool client_first = t.client_rst && (!t.server_rst || t.client_rst_at.index <= t.server_rst_at.index);
-    const auto rst_side = client_first ? diag::Side::client : diag::Side::server;
-    const PacketRef rst_at = client_first ? t.client_rst_at : t.server_rst_at;
-    const char* rst_name = client_first ? "client" : "server";
+  if (t.how == diag::TcpEndHow::rst) {  // tcp_end's by/at are then the first RST's
+    const auto rst_side = t.by;
+    const PacketRef rst_at = t.at;
     std::string when;
     if (!close_.seen) {
       when = "with no Close frame sent by either side";
@@ -906,9 +907,12 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
     if (!t.initiated_by_rst && t.initiator != diag::Side::none) {
       when += fmt::format(", after the {}'s FIN", diag::to_string(t.initiator));
     }
-    add_finding(RuleId::rst, rst_side, rst_at, fmt::format("the {} reset the connection {}", rst_name, when));
+    add_finding(RuleId::rst, rst_side, rst_at, fmt::format("the {} reset the connection {}", end_by, when));
   }
-  if (!close_.seen && (t.client_fin || t.server_fin) && h.response_seen && hs_.switched()) {
+  // Established (101, a 101 cut by the snaplen, or frames without a captured handshake) and closed
+  // with a FIN but no Close frame.
+  const bool established = hs_.switched() || snap_switched_ || forced_;
+  if (!close_.seen && (t.client_fin || t.server_fin) && established) {
     const bool cf = t.client_fin && (!t.server_fin || t.client_fin_at.index <= t.server_fin_at.index);
     const auto side = cf ? diag::Side::client : diag::Side::server;
     const PacketRef at = cf ? t.client_fin_at : t.server_fin_at;

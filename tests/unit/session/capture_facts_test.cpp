@@ -131,3 +131,19 @@ TEST_CASE("capture-started-midstream: frames recognised without a handshake", "[
     CHECK(s.findings.empty());
   }
 }
+
+TEST_CASE("fin-without-close also when the handshake was not captured", "[session]") {
+  Conv c;  // frames recognised without a handshake
+  c.send(C, cf(op::text, "hello"));
+  c.send(S, sf(op::text, "world"));
+  const auto fin_at = c.fin(S);
+  c.fin(C);
+  const auto s = c.finish();
+  INFO(describe(s));
+  CHECK(!s.handshake_captured);
+  CHECK(count_of(s, RuleId::fin_without_close, Side::server) == 1);
+  CHECK(finding(s, RuleId::fin_without_close, Side::server)->at.index == fin_at.index);
+  const auto v = diag::diagnose(s);
+  CHECK(v.code == 1006);
+  CHECK(v.side == Side::server);
+}

@@ -1,7 +1,17 @@
 // wsdiag — permessage-deflate decompression (RFC 7692 §7.2.2). See inflater.h.
+//
+// Two backends behind one class, chosen at build time: Intel ISA-L's streaming isal_inflate()
+// (libisal; about 2.5x zlib's speed on WebSocket text, measured with scripts/bench) when it is
+// installed, zlib's inflate() otherwise. Both are raw DEFLATE (RFC 1951) with the sender's window
+// size, keep the LZ77 window across calls, and report a back-reference past the window or before
+// the start of the stream as an error; the unit tests run against whichever is built.
 #include "wsdiag/ws/inflater.h"
 
+#if defined(WSDIAG_HAVE_ISAL)
+#include <isa-l/igzip_lib.h>
+#else
 #include <zlib.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -14,10 +24,148 @@ constexpr std::size_t kOutChunk = 16 * 1024;
 constexpr std::array<std::uint8_t, 4> kTail = {0x00, 0x00, 0xff, 0xff};
 }  // namespace
 
+#if defined(WSDIAG_HAVE_ISAL)
+
+// ---- ISA-L ------------------------------------------------------------------------------------
+
+struct Inflater::Z {
+  inflate_state s{};  // ~85 KiB: 64 KiB of history + lookahead, the Huffman tables
+  int bits = 15;
+  std::array<std::uint8_t, 16> carry{};  // read-ahead bytes handed back after a final block
+  void reset() noexcept {
+    isal_inflate_reset(&s);
+    s.crc_flag = ISAL_DEFLATE;  // raw DEFLATE: no gzip/zlib wrapper, no checksum
+    s.hist_bits = static_cast<std::uint32_t>(bits);
+  }
+};
+
+const char* Inflater::backend() noexcept { return "isa-l"; }
+
+Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
+    : z_(std::make_unique<Z>()),
+      window_bits_(std::clamp(window_bits, 8, 15)),
+      no_context_takeover_(no_context_takeover),
+      max_(max_message_bytes) {
+  isal_inflate_init(&z_->s);
+  z_->bits = window_bits_;
+  z_->reset();
+}
+
+Inflater::~Inflater() = default;
+
+void Inflater::begin_message() noexcept {
+  out_ = 0;
+  status_ = context_lost_ ? Status::no_context : Status::ok;
+  if (no_context_takeover_) {
+    z_->reset();
+    context_lost_ = false;
+    status_ = Status::ok;
+  }
+}
+
+namespace {
+const char* isal_error_text(int rc) noexcept {
+  switch (rc) {
+    case ISAL_INVALID_BLOCK: return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+    default: return "inflate failed";
+  }
+}
+}  // namespace
+
+Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept {
+  (void)final;
+  if (status_ != Status::ok) return status_;
+  std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
+  auto& s = z_->s;
+  std::size_t left = in.size();
+  const std::uint8_t* next = in.data();
+  for (;;) {
+    if (s.avail_in == 0 && left > 0) {
+      const auto take = static_cast<std::uint32_t>(std::min<std::size_t>(left, std::numeric_limits<std::uint32_t>::max()));
+      // ISA-L takes a non-const pointer but does not write through next_in.
+      s.next_in = const_cast<std::uint8_t*>(next);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+      s.avail_in = take;
+      next += take;
+      left -= take;
+    }
+    s.next_out = out.data();
+    s.avail_out = static_cast<std::uint32_t>(out.size());
+    const std::uint32_t in_before = s.avail_in;
+    const int rc = isal_inflate(&s);
+    const std::size_t produced = out.size() - s.avail_out;
+    // total_out is 32 bits and only its size relative to the window matters (references before
+    // the start of the stream): keep it from wrapping on long-lived connections.
+    if (s.total_out > (1u << 30)) s.total_out = 1u << 30;
+    if (produced > 0) {
+      out_ += produced;
+      if (out_ > max_) {
+        status_ = Status::over_limit;
+        context_lost_ = !no_context_takeover_;
+        s.avail_in = 0;
+        return status_;
+      }
+      sink.on_inflated(Bytes(out.data(), produced));
+    }
+    if (rc < 0) {
+      status_ = Status::error;
+      error_ = isal_error_text(rc);
+      context_lost_ = !no_context_takeover_;
+      z_->reset();
+      return status_;
+    }
+    if (s.block_state == ISAL_BLOCK_FINISH) {
+      // A final deflate block (BFINAL): legal (RFC 7692 §7.2.3.4); what follows starts a new
+      // stream. The decoder reads ahead into its bit buffer: the whole bytes left there after
+      // the final block (past the partly used byte) belong to the next stream and are fed first.
+      const int held = std::clamp(s.read_in_length, 0, 64);
+      const std::uint64_t bits = held % 8 == 0 ? s.read_in : s.read_in >> (held % 8);
+      std::array<std::uint8_t, 16> again{};
+      auto n = static_cast<std::uint32_t>(held / 8);
+      for (std::uint32_t i = 0; i < n; ++i) again[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+      const bool in_carry = s.next_in >= z_->carry.data() && s.next_in <= z_->carry.data() + z_->carry.size();
+      if (in_carry) {
+        // Still inside earlier handed-back bytes (a tiny final block among them): keep the rest.
+        for (std::uint32_t i = 0; i < s.avail_in && n < again.size(); ++i) again[n++] = s.next_in[i];
+      } else {
+        // The rest of the caller's input is contiguous with what the decoder had not taken.
+        next = s.next_in;
+        left += s.avail_in;
+      }
+      z_->carry = again;
+      z_->reset();
+      s.next_in = z_->carry.data();
+      s.avail_in = n;
+      if (n == 0 && left == 0) break;
+      continue;
+    }
+    if (s.avail_out == 0) continue;  // the output buffer filled: more may be pending
+    if (s.avail_in == 0) {
+      if (left == 0) break;  // all taken (partial symbols are kept by the decoder)
+      continue;
+    }
+    if (s.avail_in == in_before && produced == 0) {
+      status_ = Status::error;  // neither input taken nor output given: cannot go on
+      error_ = "inflate made no progress";
+      context_lost_ = !no_context_takeover_;
+      z_->reset();
+      return status_;
+    }
+  }
+  return status_;
+}
+
+#else
+
+// ---- zlib -------------------------------------------------------------------------------------
+
 struct Inflater::Z {
   z_stream s{};
   bool ready = false;
 };
+
+const char* Inflater::backend() noexcept { return "zlib"; }
 
 Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
     : z_(std::make_unique<Z>()),
@@ -49,6 +197,7 @@ void Inflater::begin_message() noexcept {
 }
 
 Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept {
+  (void)final;
   if (status_ != Status::ok) return status_;
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = z_->s;
@@ -89,9 +238,10 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept
       }
     } while (s.avail_out == 0 || s.avail_in > 0);
   } while (left > 0);
-  (void)final;
   return status_;
 }
+
+#endif
 
 Inflater::Status Inflater::feed(Bytes compressed, InflateSink& sink) noexcept {
   if (compressed.empty()) return status_;
@@ -99,8 +249,7 @@ Inflater::Status Inflater::feed(Bytes compressed, InflateSink& sink) noexcept {
 }
 
 Inflater::Status Inflater::end_message(InflateSink& sink) noexcept {
-  const Status st = run(Bytes(kTail), sink, true);
-  return st;
+  return run(Bytes(kTail), sink, true);
 }
 
 }  // namespace wsdiag::ws

@@ -54,6 +54,8 @@ class Inflater {
   /// empty window: a reference to earlier messages then fails. Such failures mean "unverifiable",
   /// not "corrupt"; the caller decides with this flag.
   [[nodiscard]] bool context_takeover() const noexcept { return !no_context_takeover_; }
+  /// The library doing the work: "isa-l" or "zlib" (chosen at build time).
+  [[nodiscard]] static const char* backend() noexcept;
 
  private:
   Status run(Bytes in, InflateSink& sink, bool final) noexcept;

@@ -222,3 +222,59 @@ TEST_CASE("inflate: a decompression bomb costs bounded memory and stops at the c
   // ru_maxrss is in KiB: inflating a GiB must not raise the peak by more than a few MiB.
   CHECK(after.ru_maxrss - before.ru_maxrss < 8 * 1024);
 }
+
+TEST_CASE("inflate: messages ending in a final (BFINAL) block, RFC 7692 §7.2.3.4", "[ws][inflate]") {
+  // A sender may end a message with a BFINAL block followed by one 0x00 octet (a stored block's
+  // header); with the receiver's 00 00 ff ff that makes an empty stored block, and the next
+  // message starts a new stream. The RFC's own example: "Hello".
+  const Buf rfc_hello = {0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00};
+  auto finished = [](const std::string& text) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    Buf out(text.size() + 64);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(out.size() - z.avail_out);
+    out.push_back(0x00);
+    deflateEnd(&z);
+    return out;
+  };
+  const Buf first = finished(sample_text(1));
+  const Buf second = finished(sample_text(2));
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{4096}}) {
+    CAPTURE(chunk);
+    Inflater inf(15, false, 1 << 20);
+    CHECK(inflate_chunked(inf, rfc_hello, chunk) == "Hello");
+    CHECK(inflate_chunked(inf, first, chunk) == sample_text(1));
+    CHECK(inflate_chunked(inf, rfc_hello, chunk) == "Hello");
+    CHECK(inflate_chunked(inf, second, chunk) == sample_text(2));
+  }
+}
+
+TEST_CASE("inflate: several final blocks in one message, at every chunking", "[ws][inflate]") {
+  // "Hello" in a BFINAL block, three empty final fixed-Huffman blocks (03 00), then the 0x00 that
+  // RFC 7692 §7.2.3.4 asks for: each final block ends a stream and the next starts at once.
+  const Buf msg = {0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x03, 0x00, 0x03, 0x00, 0x03, 0x00, 0x00};
+  for (std::size_t chunk = 1; chunk <= msg.size(); ++chunk) {
+    CAPTURE(chunk);
+    Inflater inf(15, false, 1 << 20);
+    CHECK(inflate_chunked(inf, msg, chunk) == "Hello");
+    CHECK(inflate_chunked(inf, msg, chunk) == "Hello");
+  }
+}
+
+TEST_CASE("inflate: output that fills the buffer exactly is all delivered before the message ends", "[ws][inflate]") {
+  // 16 KiB multiples of output: the decoder may hold bytes back when the output buffer is full.
+  for (std::size_t n : {std::size_t{16384}, std::size_t{32768}, std::size_t{16383}, std::size_t{16385}}) {
+    std::string text(n, 'x');
+    for (std::size_t i = 0; i < n; i += 97) text[i] = static_cast<char>('a' + i % 26);
+    Deflater d(15, false);
+    const Buf msg = d.message(text);
+    Inflater inf(15, false, 1 << 20);
+    CHECK(inflate_chunked(inf, msg, msg.size()) == text);
+    CHECK(inflate_chunked(inf, d.message(text), 3) == text);
+  }
+}

@@ -1,9 +1,15 @@
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 
 #include "wsdiag/capture/capture.h"
@@ -23,6 +29,36 @@ std::string explain_open_error(const std::string& path, std::string_view pcap_ms
   }
   (void)path;
   return std::string(pcap_msg);
+}
+
+// A regular file is read through a read-only memory map handed to libpcap as a stdio stream
+// (fmemopen): libpcap still parses every record, but the bytes come straight from the page cache
+// instead of through read() — about 40% less time spent reading a 400 MB capture (scripts/bench).
+// If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS:
+// that one case ends the run with a one-line error instead of a crash.
+char g_mapped_name[256] = "capture file";
+
+void on_sigbus(int /*sig*/) {
+  constexpr char kHead[] = "wsdiag: ";
+  constexpr char kTail[] = ": the file shrank while it was being read (truncated by another program?)\n";
+  ssize_t ignored = write(STDERR_FILENO, kHead, sizeof kHead - 1);
+  ignored = write(STDERR_FILENO, g_mapped_name, strnlen(g_mapped_name, sizeof g_mapped_name));
+  ignored = write(STDERR_FILENO, kTail, sizeof kTail - 1);
+  (void)ignored;
+  _exit(2);
+}
+
+void note_mapped(const std::string& path) {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, nullptr);
+  });
+  const std::size_t n = std::min(path.size(), sizeof g_mapped_name - 1);
+  std::memcpy(g_mapped_name, path.data(), n);
+  g_mapped_name[n] = '\0';
 }
 
 }  // namespace
@@ -47,16 +83,53 @@ OfflineCapture::OfflineCapture(const std::string& path) : path_(path) {
     }
     if (S_ISDIR(st.st_mode)) throw CaptureError("is a directory, not a capture file");
     if (S_ISREG(st.st_mode) && st.st_size == 0) throw CaptureError("empty file, not a capture");
-    if (S_ISREG(st.st_mode)) size_ = static_cast<std::int64_t>(st.st_size);
-    handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                      errbuf);
+    if (S_ISREG(st.st_mode)) {
+      size_ = static_cast<std::int64_t>(st.st_size);
+      open_mapped(path, errbuf);
+    }
+    if (handle_ == nullptr && errbuf[0] == '\0') {
+      handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    }
     if (handle_ == nullptr) throw CaptureError(explain_open_error(path, errbuf));
   }
   linktype_ = pcap_datalink(handle_);
 }
 
+void OfflineCapture::open_mapped(const std::string& path, char* errbuf) {
+  // Any failure before libpcap sees the stream leaves errbuf empty: the caller then opens the
+  // file the ordinary way.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+    close(fd);
+    return;
+  }
+  const auto len = static_cast<std::size_t>(st.st_size);
+  void* map = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return;
+  madvise(map, len, MADV_SEQUENTIAL);
+  std::FILE* f = fmemopen(map, len, "r");
+  if (f == nullptr) {
+    munmap(map, len);
+    return;
+  }
+  note_mapped(path);
+  handle_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (handle_ == nullptr) {
+    std::fclose(f);
+    munmap(map, len);
+    return;
+  }
+  map_ = map;
+  map_len_ = len;
+  size_ = static_cast<std::int64_t>(len);
+}
+
 OfflineCapture::~OfflineCapture() {
-  if (handle_ != nullptr) pcap_close(handle_);
+  if (handle_ != nullptr) pcap_close(handle_);  // closes the stream too
+  if (map_ != nullptr) munmap(map_, map_len_);
 }
 
 void OfflineCapture::set_filter(const std::string& expr) {

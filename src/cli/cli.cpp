@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,8 +16,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "wsdiag/cli/live.h"
@@ -45,6 +51,7 @@ struct Options {
   bool progress = true;
   std::size_t max_connections = Limits{}.max_connections;
   std::size_t ooo_bytes = Limits{}.ooo_bytes_per_dir;
+  unsigned threads = 0;  // 0: automatic
 };
 
 void error_line(const std::string& file, const std::string& msg) {
@@ -110,6 +117,8 @@ class Collector : public session::Analyzer::Output {
       : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on) {}
 
   void on_connection(diag::ConnectionSummary&& s) override {
+    // Several analysis threads may report at once (run_sharded); connections end rarely.
+    const std::lock_guard<std::mutex> lock(mutex_);
     ++tcp_connections_;
     if (!s.websocket && !opt_.all) return;
     if (opt_.conn != 0 && s.id != opt_.conn) return;
@@ -136,6 +145,11 @@ class Collector : public session::Analyzer::Output {
   [[nodiscard]] bool streaming() const noexcept { return fmt_ == report::Format::jsonl && !opt_.frames; }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
   std::vector<report::ConnReport>& connections() { return conns_; }
+  /// Replaces provisional connection ids (see run_sharded) everywhere they were kept.
+  void renumber(const std::function<std::uint64_t(std::uint64_t)>& map) {
+    for (auto& c : conns_) c.summary.id = map(c.summary.id);
+    json_.renumber(map);
+  }
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
 
  private:
@@ -149,6 +163,7 @@ class Collector : public session::Analyzer::Output {
   std::uint64_t json_count_ = 0;
   std::uint64_t tcp_connections_ = 0;
   bool failed_ = false;
+  std::mutex mutex_;
 };
 
 class FramePrinter : public session::FrameListener {
@@ -210,6 +225,101 @@ int run_files(const Options& opt, Pipeline& pipe, std::vector<CaptureInfo>& info
   return status;
 }
 
+// How many analysis threads an offline run uses. Several only where the report cannot differ from
+// one thread's: every input is a regular file (each worker reads it), and the output is a report
+// ordered by connection id (not --frames, --streams, --conn or the streamed jsonl).
+unsigned worker_count(const Options& opt, report::Format fmt) {
+  if (opt.threads == 1 || opt.frames || !opt.streams_dir.empty() || opt.conn != 0 ||
+      fmt == report::Format::jsonl) {
+    return 1;
+  }
+  std::uint64_t total = 0;
+  for (const auto& f : opt.files) {
+    struct stat st {};
+    if (f == "-" || ::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 1;
+    total += static_cast<std::uint64_t>(st.st_size);
+  }
+  if (opt.threads > 1) return opt.threads;
+  // Automatic: one per core (at most 8), and only when the input is big enough to matter.
+  if (total < (16u << 20)) return 1;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+struct RunTotals {
+  decode::DecodeStats decode;
+  flow::FlowStats flow;
+};
+
+// Offline analysis on several cores. Each worker reads every packet of every file (reading is
+// cheap next to analysis, and nothing is copied between threads) and keeps the connections whose
+// 5-tuple falls in its shard (FlowTable::set_shard); all report to the one Collector. Connections
+// are numbered per shard meanwhile, then renumbered by first packet — the order a single table
+// numbers them in — so the report is byte-identical to a one-thread run. Worker 0 prints the
+// error lines and the progress bar; every worker meets the same records, so the others' are equal.
+int run_sharded(const Options& opt, const Limits& limits, const session::SessionOptions& sopt, Collector& collector,
+                unsigned n, std::vector<CaptureInfo>& infos, RunTotals& totals) {
+  std::vector<std::unique_ptr<session::Analyzer>> analyzers;
+  std::vector<std::unique_ptr<Pipeline>> pipes;
+  for (unsigned k = 0; k < n; ++k) {
+    analyzers.push_back(std::make_unique<session::Analyzer>(limits, sopt, collector));
+    pipes.push_back(std::make_unique<Pipeline>(limits, *analyzers.back()));
+    pipes.back()->set_shard(k, n);
+  }
+  std::vector<std::exception_ptr> errors(n);
+  std::vector<std::thread> workers;
+  for (unsigned k = 1; k < n; ++k) {
+    workers.emplace_back([&, k] {
+      try {
+        for (const auto& file : opt.files) {
+          CaptureInfo info;
+          pipes[k]->run_file(file, opt.filter, info);
+        }
+        pipes[k]->finish();
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+  }
+  int status = kExitOk;
+  try {
+    status = run_files(opt, *pipes[0], infos);
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (auto& w : workers) w.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+
+  // Provisional id of shard k's j-th connection: k+1+j*n. Final id: rank by first packet.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> order;  // (first packet, provisional id)
+  std::uint64_t max_id = 0;
+  for (unsigned k = 0; k < n; ++k) {
+    const auto& created = pipes[k]->created_at();
+    for (std::size_t j = 0; j < created.size(); ++j) {
+      const std::uint64_t id = k + 1 + j * n;
+      order.emplace_back(created[j], id);
+      max_id = std::max(max_id, id);
+    }
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<std::uint64_t> final_id(max_id + 1, 0);
+  for (std::size_t i = 0; i < order.size(); ++i) final_id[order[i].second] = i + 1;
+  collector.renumber([&final_id](std::uint64_t id) { return id < final_id.size() && final_id[id] != 0 ? final_id[id] : id; });
+
+  totals.decode = pipes[0]->decode_stats();
+  for (const auto& p : pipes) {
+    const auto& f = p->flow_stats();
+    totals.flow.connections += f.connections;
+    totals.flow.evicted += f.evicted;
+    totals.flow.idle_timeouts += f.idle_timeouts;
+    totals.flow.port_reuse += f.port_reuse;
+    totals.flow.midstream += f.midstream;
+    totals.flow.peak_open += f.peak_open;
+  }
+  return status;
+}
+
 int run_streams(const Options& opt, const Limits& limits) {
   std::unique_ptr<report::StreamsWriter> writer;
   try {
@@ -264,6 +374,10 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
+  app.add_option("--threads", opt.threads,
+                 "analysis threads for capture files (default 0: one per core, at most 8, for inputs over "
+                 "16 MB; 1: single-threaded)")
+      ->check(CLI::Range(0u, 64u));
   bool list_rules = false;
   app.add_flag("--rules", list_rules, "list every rule id wsdiag checks (severity, RFC section, title) and exit");
   // Live capture (live.h): -i IFACE sniffs and reports each connection as it ends.
@@ -374,10 +488,18 @@ int run(int argc, char** argv) {
     sopt.frames = frames.get();
   }
   Collector collector(opt, fmt_kind, out, fail_on ? &*fail_on : nullptr);
-  session::Analyzer analyzer(limits, sopt, collector);
-  Pipeline pipe(limits, analyzer);
   std::vector<CaptureInfo> infos;
-  int status = run_files(opt, pipe, infos);
+  RunTotals totals;
+  int status = kExitOk;
+  if (const unsigned workers = worker_count(opt, fmt_kind); workers > 1) {
+    status = run_sharded(opt, limits, sopt, collector, workers, infos, totals);
+  } else {
+    session::Analyzer analyzer(limits, sopt, collector);
+    Pipeline pipe(limits, analyzer);
+    status = run_files(opt, pipe, infos);
+    totals.decode = pipe.decode_stats();
+    totals.flow = pipe.flow_stats();
+  }
 
   if (!opt.frames && !collector.streaming()) {
     report::Report rep;
@@ -400,8 +522,8 @@ int run(int argc, char** argv) {
     std::sort(conns.begin(), conns.end(),
               [](const report::ConnReport& a, const report::ConnReport& b) { return a.summary.id < b.summary.id; });
     rep.connections = std::move(conns);
-    const auto& ds = pipe.decode_stats();
-    const auto& fs = pipe.flow_stats();
+    const auto& ds = totals.decode;
+    const auto& fs = totals.flow;
     rep.stats.tcp_connections = fs.connections;
     rep.stats.tcp_segments = ds.tcp;
     rep.stats.not_tcp = ds.not_ip + ds.not_tcp;

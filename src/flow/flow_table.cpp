@@ -199,6 +199,15 @@ FlowTable::FlowTable(const Limits& limits, ConnectionObserver& observer)
 
 FlowTable::~FlowTable() = default;
 
+void FlowTable::set_shard(unsigned index, unsigned count) noexcept {
+  shards_ = count < 1 ? 1 : count;
+  shard_ = index % shards_;
+  next_id_ = shard_ + 1;
+  id_step_ = shards_;
+  // The connection budget is the whole run's: each shard gets its part.
+  limits_.max_connections = std::max<std::size_t>(1, (limits_.max_connections + shards_ - 1) / shards_);
+}
+
 FlowTable::Key FlowTable::key_of(const TcpSegment& seg) noexcept {
   if (seg.src < seg.dst) return Key{seg.src, seg.dst};
   return Key{seg.dst, seg.src};
@@ -233,7 +242,9 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   if (role != RoleEvidence::syn) ++stats_.midstream;
   const Endpoint& client = sender_is_client ? seg.src : seg.dst;
   const Endpoint& server = sender_is_client ? seg.dst : seg.src;
-  auto conn = std::make_unique<Connection>(next_id_++, client, server, role, limits_, at);
+  auto conn = std::make_unique<Connection>(next_id_, client, server, role, limits_, at);
+  next_id_ += id_step_;
+  if (shards_ > 1) created_at_.push_back(at.index);
   Connection* c = conn.get();
   open_lru_.push_front(c);
   c->lru_pos_ = open_lru_.begin();
@@ -257,6 +268,11 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
     last_sweep_ns_ = at.ts_ns;
   }
   const Key key = key_of(seg);
+  if (shards_ > 1) {
+    // The high half of the hash: the map's buckets use the low bits.
+    const std::uint64_t h = KeyHash{}(key);
+    if (static_cast<unsigned>((h >> 32) % shards_) != shard_) return;
+  }
   auto it = table_.find(key);
   Connection* c = nullptr;
   if (it != table_.end()) {

@@ -315,8 +315,12 @@ bool JsonDocument::add(const ConnReport& c) {
   const std::string text = dump(to_json(c), 2);
   const long off = std::ftell(spill_);
   if (off < 0 || std::fwrite(text.data(), 1, text.size(), spill_) != text.size()) return false;
-  index_.push_back(Entry{c.summary.id, off, text.size()});
+  index_.push_back(Entry{c.summary.id, c.summary.id, off, text.size()});
   return true;
+}
+
+void JsonDocument::renumber(const std::function<std::uint64_t(std::uint64_t)>& map) {
+  for (auto& e : index_) e.id = map(e.id);
 }
 
 bool JsonDocument::write(std::FILE* out, const Report& meta) {
@@ -341,6 +345,16 @@ bool JsonDocument::write(std::FILE* out, const Report& meta) {
       if (std::fseek(spill_, e.off, SEEK_SET) != 0 || std::fread(buf.data(), 1, e.len, spill_) != e.len) {
         ok = false;
         break;
+      }
+      if (e.id != e.text_id) {
+        // Renumbered: the object opens with its id (to_json's first member).
+        const std::string was = fmt::format("{{\n  \"id\": {},", e.text_id);
+        if (buf.compare(0, was.size(), was) == 0) {
+          buf.replace(0, was.size(), fmt::format("{{\n  \"id\": {},", e.id));
+        } else {
+          ok = false;
+          break;
+        }
       }
       std::fputs("    ", out);
       put_indented(out, buf, 2);

@@ -63,11 +63,15 @@ class OfflineCapture {
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
 
  private:
+  void open_mapped(const std::string& path, char* errbuf);
+
   std::string path_;
   pcap* handle_ = nullptr;
   int linktype_ = 0;
   std::int64_t size_ = 0;
   std::string error_;
+  void* map_ = nullptr;  ///< a regular file's read-only mapping (see offline.cpp)
+  std::size_t map_len_ = 0;
 };
 
 /// Name of a DLT value as libpcap knows it ("EN10MB"), or "DLT_<n>".

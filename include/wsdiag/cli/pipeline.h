@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "wsdiag/capture/capture.h"
 #include "wsdiag/common/limits.h"
@@ -40,6 +41,9 @@ class Pipeline {
     progress_ = fn;
     progress_ctx_ = ctx;
   }
+  /// One of `count` pipelines reading the same input in parallel: see FlowTable::set_shard.
+  void set_shard(unsigned index, unsigned count) noexcept { flows_.set_shard(index, count); }
+  [[nodiscard]] const std::vector<std::uint64_t>& created_at() const noexcept { return flows_.created_at(); }
   /// Feeds one record (offline or live).
   void process(const capture::PacketRecord& rec);
   /// End of all input: every open connection is finalised.

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
@@ -135,6 +136,16 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
+  /// Sharding (several tables analysing one capture in parallel, each reading every packet):
+  /// this table keeps only the connections whose 5-tuple hashes to `index` of `count`, and numbers
+  /// them index+1, index+1+count, ... Every packet still advances the clock (sweeps, linger), so a
+  /// shard finalises its connections exactly when a single table would. Call before process().
+  void set_shard(unsigned index, unsigned count) noexcept;
+  /// With sharding: the first packet of each connection this table created, in creation order
+  /// (the k-th entry belongs to id index+1+k*count). Lets the caller renumber connections as one
+  /// table would have (by first packet).
+  [[nodiscard]] const std::vector<std::uint64_t>& created_at() const noexcept { return created_at_; }
+
   void process(const decode::TcpSegment& seg, PacketRef at);
   /// Finalises closed connections past their linger time and, if an idle timeout is set, idle ones.
   void sweep(std::int64_t now_ns, PacketRef at);
@@ -163,6 +174,10 @@ class FlowTable {
   std::list<Connection*> open_lru_;    ///< front = most recently active
   std::list<Connection*> closed_lru_;  ///< closed, lingering; front = most recent
   std::uint64_t next_id_ = 1;
+  std::uint64_t id_step_ = 1;
+  unsigned shard_ = 0;
+  unsigned shards_ = 1;
+  std::vector<std::uint64_t> created_at_;  ///< sharded only
   std::int64_t last_sweep_ns_ = 0;
   FlowStats stats_;
 };

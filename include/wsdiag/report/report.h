@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -94,7 +95,7 @@ struct JsonTally {
 };
 
 /// The `--format json` document built connection by connection as they end: each connection's
-/// object is spilled to a temporary file (memory keeps 24 bytes per connection, not the report),
+/// object is spilled to a temporary file (memory keeps 32 bytes per connection, not the report),
 /// then write() emits the document in id order, identical to write_json() of the same report.
 class JsonDocument {
  public:
@@ -104,12 +105,16 @@ class JsonDocument {
   JsonDocument& operator=(const JsonDocument&) = delete;
   /// Adds a finished connection. False if the temporary file could not be written.
   bool add(const ConnReport& c);
+  /// Gives every connection added so far a new id (`map(old id)`); write() then orders by, and
+  /// prints, the new ids. For runs that number connections provisionally (several threads).
+  void renumber(const std::function<std::uint64_t(std::uint64_t)>& map);
   /// Writes the whole document; `meta` gives everything but the connections (ignored there).
   bool write(std::FILE* out, const Report& meta);
 
  private:
   struct Entry {
-    std::uint64_t id;
+    std::uint64_t id;       ///< the id to print and order by
+    std::uint64_t text_id;  ///< the id inside the spilled text
     long off;
     std::size_t len;
   };

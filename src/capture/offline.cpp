@@ -127,6 +127,21 @@ void OfflineCapture::open_mapped(const std::string& path, char* errbuf) {
   size_ = static_cast<std::int64_t>(len);
 }
 
+void OfflineCapture::release_behind() noexcept {
+  // libpcap copies each record out of the stream: the pages behind the read position are not
+  // needed again. Unmapping them (they stay in the page cache) keeps the process's resident size
+  // independent of the file's size.
+  constexpr std::size_t kStep = 1u << 20;  // 1 MiB, a multiple of any page size
+  std::FILE* f = pcap_file(handle_);
+  if (f == nullptr) return;
+  const auto pos = ftello(f);
+  if (pos <= 0) return;
+  const std::size_t upto = static_cast<std::size_t>(pos) / kStep * kStep;
+  if (upto <= released_) return;
+  madvise(static_cast<char*>(map_) + released_, upto - released_, MADV_DONTNEED);
+  released_ = upto;
+}
+
 OfflineCapture::~OfflineCapture() {
   if (handle_ != nullptr) pcap_close(handle_);  // closes the stream too
   if (map_ != nullptr) munmap(map_, map_len_);
@@ -157,6 +172,7 @@ ReadStatus OfflineCapture::next(PacketRecord& out, std::uint64_t next_index) {
   pcap_pkthdr* hdr = nullptr;
   const u_char* data = nullptr;
   const int rc = pcap_next_ex(handle_, &hdr, &data);
+  if (map_ != nullptr && (++reads_ & 1023) == 0) release_behind();
   if (rc == 1) {
     out.index = next_index;
     // Nanosecond precision was requested at open, so tv_usec holds nanoseconds.

@@ -117,23 +117,31 @@ class Collector : public session::Analyzer::Output {
       : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on) {}
 
   void on_connection(diag::ConnectionSummary&& s) override {
-    // Several analysis threads may report at once (run_sharded); connections end rarely.
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ++tcp_connections_;
-    if (!s.websocket && !opt_.all) return;
-    if (opt_.conn != 0 && s.id != opt_.conn) return;
+    // Several analysis threads may report at once (run_sharded): the diagnosis and the JSON text
+    // are made outside the lock; only storing them is serialised.
+    const bool listed = (s.websocket || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
+    if (!listed) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      ++tcp_connections_;
+      return;
+    }
     report::ConnReport c;
     if (s.websocket) c.verdict = diag::diagnose(s);
     c.summary = std::move(s);
-    if (c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c)) failed_ = true;
+    const bool fail = c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c);
+    const bool spill = fmt_ == report::Format::json && !opt_.frames;
+    const std::string text = spill ? report::JsonDocument::render(c) : std::string();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++tcp_connections_;
+    if (fail) failed_ = true;
     if (streaming()) {
       report::write_json_line(out_, c);
       std::fflush(out_);
       return;
     }
-    if (fmt_ == report::Format::json && !opt_.frames) {
+    if (spill) {
       // Spilled to a temporary file, not kept: memory stays flat however long the capture.
-      if (!json_.add(c)) spill_failed_ = true;
+      if (!json_.add_rendered(c, text)) spill_failed_ = true;
       ++json_count_;
       return;
     }

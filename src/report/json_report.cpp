@@ -306,13 +306,39 @@ JsonDocument::~JsonDocument() {
   if (spill_ != nullptr) std::fclose(spill_);
 }
 
-bool JsonDocument::add(const ConnReport& c) {
+namespace {
+// Connection objects sit at depth 2 of the document ("connections": [ {...} ]).
+constexpr int kConnDepth = 2;
+
+std::string indented(std::string_view text, int depth) {
+  const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    const auto end = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (pos != 0) out += pad;
+    out.append(text.data() + pos, end - pos);
+    pos = end;
+  }
+  return out;
+}
+
+// How a connection object's text opens: to_json() puts the id first.
+std::string id_opening(std::uint64_t id) { return indented(fmt::format("{{\n  \"id\": {},", id), kConnDepth); }
+}  // namespace
+
+std::string JsonDocument::render(const ConnReport& c) { return indented(dump(to_json(c), 2), kConnDepth); }
+
+bool JsonDocument::add(const ConnReport& c) { return add_rendered(c, render(c)); }
+
+bool JsonDocument::add_rendered(const ConnReport& c, const std::string& text) {
   tally_.add(c);
   if (spill_ == nullptr) {
     spill_ = std::tmpfile();
     if (spill_ == nullptr) return false;
   }
-  const std::string text = dump(to_json(c), 2);
   const long off = std::ftell(spill_);
   if (off < 0 || std::fwrite(text.data(), 1, text.size(), spill_) != text.size()) return false;
   index_.push_back(Entry{c.summary.id, c.summary.id, off, text.size()});
@@ -348,16 +374,16 @@ bool JsonDocument::write(std::FILE* out, const Report& meta) {
       }
       if (e.id != e.text_id) {
         // Renumbered: the object opens with its id (to_json's first member).
-        const std::string was = fmt::format("{{\n  \"id\": {},", e.text_id);
+        const std::string was = id_opening(e.text_id);
         if (buf.compare(0, was.size(), was) == 0) {
-          buf.replace(0, was.size(), fmt::format("{{\n  \"id\": {},", e.id));
+          buf.replace(0, was.size(), id_opening(e.id));
         } else {
           ok = false;
           break;
         }
       }
       std::fputs("    ", out);
-      put_indented(out, buf, 2);
+      std::fwrite(buf.data(), 1, buf.size(), out);  // indented when spilled
       std::fputs(i + 1 < index_.size() ? ",\n" : "\n", out);
     }
     std::fputs("  ]", out);

@@ -64,6 +64,7 @@ class OfflineCapture {
 
  private:
   void open_mapped(const std::string& path, char* errbuf);
+  void release_behind() noexcept;
 
   std::string path_;
   pcap* handle_ = nullptr;
@@ -72,6 +73,8 @@ class OfflineCapture {
   std::string error_;
   void* map_ = nullptr;  ///< a regular file's read-only mapping (see offline.cpp)
   std::size_t map_len_ = 0;
+  std::size_t released_ = 0;  ///< bytes at the start of the mapping already given back
+  std::uint64_t reads_ = 0;
 };
 
 /// Name of a DLT value as libpcap knows it ("EN10MB"), or "DLT_<n>".

@@ -105,6 +105,10 @@ class JsonDocument {
   JsonDocument& operator=(const JsonDocument&) = delete;
   /// Adds a finished connection. False if the temporary file could not be written.
   bool add(const ConnReport& c);
+  /// The connection's text as add() spills it. Needs no document: threads can render in parallel
+  /// and then add_rendered() one at a time.
+  [[nodiscard]] static std::string render(const ConnReport& c);
+  bool add_rendered(const ConnReport& c, const std::string& text);
   /// Gives every connection added so far a new id (`map(old id)`); write() then orders by, and
   /// prints, the new ids. For runs that number connections provisionally (several threads).
   void renumber(const std::function<std::uint64_t(std::uint64_t)>& map);

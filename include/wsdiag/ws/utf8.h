@@ -18,15 +18,22 @@
 // C0 it is the C0), which is where RFC 6455 §8.1 says an endpoint should fail the connection.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "wsdiag/common/byte_reader.h"
 
 namespace wsdiag::ws {
 
+namespace detail {
+enum class Utf8Kernel : std::uint8_t;
+[[nodiscard]] bool utf8_kernel_valid(Utf8Kernel k, Bytes text) noexcept;
+}  // namespace detail
+
 /// Validates a UTF-8 stream delivered in chunks of any size (split anywhere, even inside a
-/// sequence). Carries 3 bytes of state; no allocation. Bytes that are ASCII are checked 8 at a
-/// time.
+/// sequence). Carries 3 bytes of state; no allocation. The bulk of a chunk is checked 64 bytes at
+/// a time with SSE4.1 or AVX2 when the CPU has them (chosen once at run time); a byte-at-a-time
+/// path finishes a sequence split across chunks and pins down the exact offset of an error.
 class Utf8Validator {
  public:
   enum class Result : std::uint8_t { ok, incomplete, invalid };
@@ -51,7 +58,9 @@ class Utf8Validator {
   void reset() noexcept { *this = Utf8Validator{}; }
 
  private:
+  friend bool detail::utf8_kernel_valid(detail::Utf8Kernel k, Bytes text) noexcept;
   bool fail_at(std::uint64_t offset) noexcept;
+  bool feed_scalar(const std::uint8_t* p, std::size_t i, std::size_t n) noexcept;
 
   std::uint64_t consumed_ = 0;
   std::uint64_t error_offset_ = 0;
@@ -64,5 +73,24 @@ class Utf8Validator {
 
 /// One-shot check of a complete text (e.g. a Close reason).
 [[nodiscard]] bool is_valid_utf8(Bytes text) noexcept;
+
+namespace detail {
+
+/// The block checkers Utf8Validator can use. `scalar` means "no block checker": every byte goes
+/// through the byte-at-a-time path.
+enum class Utf8Kernel : std::uint8_t { scalar, sse41, avx2 };
+
+/// Whether this build and this CPU can run `k` (scalar always can).
+[[nodiscard]] bool utf8_kernel_supported(Utf8Kernel k) noexcept;
+/// The kernel every validator in the process uses now (the best supported one by default).
+[[nodiscard]] Utf8Kernel utf8_kernel() noexcept;
+/// Test hook: makes every validator use `k`. Returns false (and changes nothing) if unsupported.
+/// Not for use while other threads validate.
+bool set_utf8_kernel(Utf8Kernel k) noexcept;
+/// Test hook: runs kernel `k` alone over `text`. True iff `text` is a complete, valid UTF-8 text
+/// (the answer only, no offset). Scalar, or an unsupported `k`, uses the byte-at-a-time path.
+[[nodiscard]] bool utf8_kernel_valid(Utf8Kernel k, Bytes text) noexcept;
+
+}  // namespace detail
 
 }  // namespace wsdiag::ws

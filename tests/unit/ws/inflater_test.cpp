@@ -278,3 +278,11 @@ TEST_CASE("inflate: output that fills the buffer exactly is all delivered before
     CHECK(inflate_chunked(inf, d.message(text), 3) == text);
   }
 }
+
+TEST_CASE("inflate: the backend is the one this binary was built for", "[ws][inflate]") {
+#if defined(WSDIAG_EXPECT_INFLATE_BACKEND)
+  CHECK(std::string(Inflater::backend()) == WSDIAG_EXPECT_INFLATE_BACKEND);
+#else
+  CHECK(std::string(Inflater::backend()).size() > 0);
+#endif
+}

@@ -56,6 +56,10 @@ void note_mapped(const std::string& path) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, nullptr);
   });
+  // Several threads may open captures (cli's run_sharded): writers take turns. The handler reads
+  // without the lock; it runs only on the way out.
+  static std::mutex naming;
+  const std::lock_guard<std::mutex> lock(naming);
   const std::size_t n = std::min(path.size(), sizeof g_mapped_name - 1);
   std::memcpy(g_mapped_name, path.data(), n);
   g_mapped_name[n] = '\0';

@@ -304,27 +304,16 @@ int run_sharded(const Options& opt, const Limits& limits, const session::Session
   std::uint64_t max_id = 0;
   for (unsigned k = 0; k < n; ++k) {
     const auto& created = pipes[k]->created_at();
-    for (std::size_t j = 0; j < created.size(); ++j) {
-      const std::uint64_t id = k + 1 + j * n;
-      order.emplace_back(created[j], id);
-      max_id = std::max(max_id, id);
-    }
+    for (std::size_t j = 0; j < created.size(); ++j) order.emplace_back(created[j], k + 1 + j * n);
+    if (!created.empty()) max_id = std::max<std::uint64_t>(max_id, k + 1 + (created.size() - 1) * n);
   }
   std::sort(order.begin(), order.end());
-  std::vector<std::uint64_t> final_id(max_id + 1, 0);
+  std::vector<std::uint64_t> final_id(max_id + 1, 0);  // every provisional id that was handed out
   for (std::size_t i = 0; i < order.size(); ++i) final_id[order[i].second] = i + 1;
-  collector.renumber([&final_id](std::uint64_t id) { return id < final_id.size() && final_id[id] != 0 ? final_id[id] : id; });
+  collector.renumber([&final_id](std::uint64_t id) { return final_id.at(id); });
 
   totals.decode = pipes[0]->decode_stats();
-  for (const auto& p : pipes) {
-    const auto& f = p->flow_stats();
-    totals.flow.connections += f.connections;
-    totals.flow.evicted += f.evicted;
-    totals.flow.idle_timeouts += f.idle_timeouts;
-    totals.flow.port_reuse += f.port_reuse;
-    totals.flow.midstream += f.midstream;
-    totals.flow.peak_open += f.peak_open;
-  }
+  for (const auto& p : pipes) totals.flow += p->flow_stats();
   return status;
 }
 

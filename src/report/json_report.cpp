@@ -230,17 +230,26 @@ Json stats_json(const Report& r) {  // extra
               {"connections_evicted", r.stats.connections_evicted}};
 }
 
-// Prints `text` (a dump with 2-space indentation) as if it were nested `depth` levels deeper.
-void put_indented(std::FILE* out, std::string_view text, int depth) {
+// `text` (a dump with 2-space indentation) as if it were nested `depth` levels deeper: every line
+// but the first is indented by `depth` levels, so it can follow a key at that depth.
+std::string indented(std::string_view text, int depth) {
   const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
   std::size_t pos = 0;
   while (pos < text.size()) {
     const auto nl = text.find('\n', pos);
     const auto end = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (pos != 0) std::fwrite(pad.data(), 1, pad.size(), out);
-    std::fwrite(text.data() + pos, 1, end - pos, out);
+    if (pos != 0) out += pad;
+    out.append(text.data() + pos, end - pos);
     pos = end;
   }
+  return out;
+}
+
+void put_indented(std::FILE* out, std::string_view text, int depth) {
+  const std::string s = indented(text, depth);
+  std::fwrite(s.data(), 1, s.size(), out);
 }
 
 }  // namespace
@@ -309,21 +318,6 @@ JsonDocument::~JsonDocument() {
 namespace {
 // Connection objects sit at depth 2 of the document ("connections": [ {...} ]).
 constexpr int kConnDepth = 2;
-
-std::string indented(std::string_view text, int depth) {
-  const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
-  std::string out;
-  out.reserve(text.size() + text.size() / 16);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto nl = text.find('\n', pos);
-    const auto end = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (pos != 0) out += pad;
-    out.append(text.data() + pos, end - pos);
-    pos = end;
-  }
-  return out;
-}
 
 // How a connection object's text opens: to_json() puts the id first.
 std::string id_opening(std::uint64_t id) { return indented(fmt::format("{{\n  \"id\": {},", id), kConnDepth); }

@@ -74,8 +74,7 @@ const char* isal_error_text(int rc) noexcept {
 }
 }  // namespace
 
-Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept {
-  (void)final;
+Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = z_->s;
@@ -196,8 +195,7 @@ void Inflater::begin_message() noexcept {
   }
 }
 
-Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept {
-  (void)final;
+Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = z_->s;
@@ -245,11 +243,11 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink, bool final) noexcept
 
 Inflater::Status Inflater::feed(Bytes compressed, InflateSink& sink) noexcept {
   if (compressed.empty()) return status_;
-  return run(compressed, sink, false);
+  return run(compressed, sink);
 }
 
 Inflater::Status Inflater::end_message(InflateSink& sink) noexcept {
-  return run(Bytes(kTail), sink, true);
+  return run(Bytes(kTail), sink);
 }
 
 }  // namespace wsdiag::ws

@@ -127,6 +127,16 @@ struct FlowStats {
   std::uint64_t port_reuse = 0;
   std::uint64_t midstream = 0;
   std::uint64_t peak_open = 0;
+  /// Sums another table's counts (sharded runs; peak_open becomes an upper bound).
+  FlowStats& operator+=(const FlowStats& o) noexcept {
+    connections += o.connections;
+    evicted += o.evicted;
+    idle_timeouts += o.idle_timeouts;
+    port_reuse += o.port_reuse;
+    midstream += o.midstream;
+    peak_open += o.peak_open;
+    return *this;
+  }
 };
 
 class FlowTable {

@@ -58,7 +58,7 @@ class Inflater {
   [[nodiscard]] static const char* backend() noexcept;
 
  private:
-  Status run(Bytes in, InflateSink& sink, bool final) noexcept;
+  Status run(Bytes in, InflateSink& sink) noexcept;
   struct Z;
   std::unique_ptr<Z> z_;
   int window_bits_;

@@ -1,6 +1,7 @@
 // wsdiag — live capture through libpcap: pcap_create, options, pcap_activate (pcap(3PCAP)),
 // pcap_next_ex with a read timeout, pcap_dump for -w, pcap_stats for drops.
 #include "wsdiag/capture/live.h"
+#include "wsdiag/common/types.h"
 
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -104,7 +105,8 @@ LiveStatus LiveCapture::next(PacketRecord& out, std::uint64_t next_index) {
   if (rc == 1) {
     out.index = next_index;
     const auto frac = static_cast<std::int64_t>(hdr->ts.tv_usec);
-    out.ts_ns = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000 + (nano_ ? frac : frac * 1000);
+    bool clamped = false;
+    out.ts_ns = timestamp_ns(static_cast<std::int64_t>(hdr->ts.tv_sec), nano_ ? frac : frac * 1000, clamped);
     out.caplen = hdr->caplen;
     out.wire_len = hdr->len;
     out.linktype = linktype_;

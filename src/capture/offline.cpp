@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "wsdiag/capture/capture.h"
+#include "wsdiag/common/types.h"
 
 namespace wsdiag::capture {
 
@@ -180,8 +181,10 @@ ReadStatus OfflineCapture::next(PacketRecord& out, std::uint64_t next_index) {
   if (rc == 1) {
     out.index = next_index;
     // Nanosecond precision was requested at open, so tv_usec holds nanoseconds.
-    out.ts_ns = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000 +
-                static_cast<std::int64_t>(hdr->ts.tv_usec);
+    bool clamped = false;
+    out.ts_ns = timestamp_ns(static_cast<std::int64_t>(hdr->ts.tv_sec), static_cast<std::int64_t>(hdr->ts.tv_usec),
+                             clamped);
+    if (clamped) ++clamped_timestamps_;
     out.caplen = hdr->caplen;
     out.wire_len = hdr->len;
     out.linktype = linktype_;

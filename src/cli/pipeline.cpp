@@ -26,6 +26,14 @@ bool Pipeline::run_file(const std::string& path, const std::string& filter, Capt
     }
     if (!filter.empty()) cap.set_filter(filter);
     capture::PacketRecord rec;
+    // A timestamp out of range is saturated (capture layer); say so once, with the file's result.
+    const auto note_clamped = [&] {
+      if (cap.clamped_timestamps() == 0) return;
+      if (!info.warning.empty()) info.warning += "; ";
+      info.warning += fmt::format("{} packet(s) have a timestamp beyond year 2116 or before 1824: saturated, "
+                                  "so durations involving them are meaningless",
+                                  cap.clamped_timestamps());
+    };
     for (;;) {
       const auto st = cap.next(rec, next_index_);
       if (st == capture::ReadStatus::packet) {
@@ -40,6 +48,7 @@ bool Pipeline::run_file(const std::string& path, const std::string& filter, Capt
         }
         continue;
       }
+      note_clamped();
       if (st == capture::ReadStatus::end) return true;
       if (st == capture::ReadStatus::truncated) {
         info.truncated = true;

@@ -32,10 +32,29 @@ struct Inflater::Z {
   inflate_state s{};  // ~85 KiB: 64 KiB of history + lookahead, the Huffman tables
   int bits = 15;
   std::array<std::uint8_t, 16> carry{};  // read-ahead bytes handed back after a final block
+  /// A new stream. isal_inflate_reset() leaves next_in/avail_in alone: they are cleared here, so
+  /// a stream never reads input that belonged to an earlier call (a buffer that no longer exists).
   void reset() noexcept {
     isal_inflate_reset(&s);
     s.crc_flag = ISAL_DEFLATE;  // raw DEFLATE: no gzip/zlib wrapper, no checksum
     s.hist_bits = static_cast<std::uint32_t>(bits);
+    s.next_in = nullptr;
+    s.avail_in = 0;
+    carry = {};
+  }
+  /// Input is only ever a view for the duration of one run(): forget it when the call returns.
+  void drop_input() noexcept {
+    s.next_in = nullptr;
+    s.avail_in = 0;
+  }
+  /// At a DEFLATE block boundary with no whole byte left unread: where every message must end
+  /// once the 00 00 ff ff tail is fed (RFC 7692 §7.2.1 ends a message with an empty stored block).
+  [[nodiscard]] bool at_block_boundary() const noexcept {
+    // ISA-L waits for the next header in ISAL_BLOCK_HDR; with nothing of it read yet, that is a
+    // boundary too.
+    const bool between = s.block_state == ISAL_BLOCK_NEW_HDR || s.block_state == ISAL_BLOCK_FINISH ||
+                         (s.block_state == ISAL_BLOCK_HDR && s.tmp_in_size == 0);
+    return between && s.avail_in == 0 && s.read_in_length < 8 && s.tmp_out_processed == s.tmp_out_valid;
   }
 };
 
@@ -55,7 +74,9 @@ Inflater::~Inflater() = default;
 
 void Inflater::begin_message() noexcept {
   out_ = 0;
+  error_ = "";
   status_ = context_lost_ ? Status::no_context : Status::ok;
+  z_->drop_input();
   if (no_context_takeover_) {
     z_->reset();
     context_lost_ = false;
@@ -98,20 +119,19 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
     // the start of the stream): keep it from wrapping on long-lived connections.
     if (s.total_out > (1u << 30)) s.total_out = 1u << 30;
     if (produced > 0) {
-      out_ += produced;
-      if (out_ > max_) {
-        status_ = Status::over_limit;
-        context_lost_ = !no_context_takeover_;
-        s.avail_in = 0;
-        return status_;
-      }
-      sink.on_inflated(Bytes(out.data(), produced));
+      if (!deliver(Bytes(out.data(), produced), sink)) return status_;
     }
     if (rc < 0) {
-      status_ = Status::error;
-      error_ = isal_error_text(rc);
-      context_lost_ = !no_context_takeover_;
-      z_->reset();
+      // ISA-L stops copying out at the caller's buffer size: what it decoded before the error and
+      // still holds is the valid prefix too. Hand it on, so that whether the message first passes
+      // the size limit or fails never depends on how TCP cut its payload.
+      while (s.tmp_out_processed < s.tmp_out_valid) {
+        const auto n = std::min<std::size_t>(static_cast<std::size_t>(s.tmp_out_valid - s.tmp_out_processed), kOutChunk);
+        const Bytes rest(s.tmp_out_buffer + s.tmp_out_processed, n);
+        s.tmp_out_processed += static_cast<std::int32_t>(n);
+        if (!deliver(rest, sink)) return status_;
+      }
+      fail(isal_error_text(rc));
       return status_;
     }
     if (s.block_state == ISAL_BLOCK_FINISH) {
@@ -132,8 +152,8 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
         next = s.next_in;
         left += s.avail_in;
       }
-      z_->carry = again;
       z_->reset();
+      z_->carry = again;
       s.next_in = z_->carry.data();
       s.avail_in = n;
       if (n == 0 && left == 0) break;
@@ -145,15 +165,17 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
       continue;
     }
     if (s.avail_in == in_before && produced == 0) {
-      status_ = Status::error;  // neither input taken nor output given: cannot go on
-      error_ = "inflate made no progress";
-      context_lost_ = !no_context_takeover_;
-      z_->reset();
+      fail("inflate made no progress");  // neither input taken nor output given: cannot go on
       return status_;
     }
   }
+  z_->drop_input();
   return status_;
 }
+
+bool Inflater::at_block_boundary() const noexcept { return z_->at_block_boundary(); }
+
+void Inflater::reset_stream() noexcept { z_->reset(); }
 
 #else
 
@@ -162,6 +184,17 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
 struct Inflater::Z {
   z_stream s{};
   bool ready = false;
+  bool boundary = true;  // the last inflate() call stopped between two DEFLATE blocks
+  void reset() noexcept {
+    if (ready) inflateReset(&s);
+    drop_input();
+    boundary = true;
+  }
+  void drop_input() noexcept {
+    s.next_in = nullptr;
+    s.avail_in = 0;
+  }
+  [[nodiscard]] bool at_block_boundary() const noexcept { return boundary && s.avail_in == 0; }
 };
 
 const char* Inflater::backend() noexcept { return "zlib"; }
@@ -187,9 +220,11 @@ Inflater::~Inflater() {
 
 void Inflater::begin_message() noexcept {
   out_ = 0;
+  error_ = "";
   status_ = context_lost_ ? Status::no_context : Status::ok;
+  z_->drop_input();
   if (no_context_takeover_ && z_->ready) {
-    inflateReset(&z_->s);
+    z_->reset();
     context_lost_ = false;
     status_ = Status::ok;
   }
@@ -211,33 +246,30 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
       s.avail_out = static_cast<uInt>(out.size());
       const int rc = inflate(&s, Z_SYNC_FLUSH);
       const std::size_t produced = out.size() - s.avail_out;
-      if (produced > 0) {
-        out_ += produced;
-        if (out_ > max_) {
-          status_ = Status::over_limit;
-          context_lost_ = !no_context_takeover_;
-          return status_;
-        }
-        sink.on_inflated(Bytes(out.data(), produced));
-      }
+      // data_type bit 128: inflate stopped right after a block (zlib.h, inflate()).
+      z_->boundary = (s.data_type & 128) != 0;
+      if (produced > 0 && !deliver(Bytes(out.data(), produced), sink)) return status_;
       if (rc == Z_STREAM_END) {
         // A final deflate block (BFINAL): legal; the next message starts a new stream.
         inflateReset(&s);
+        z_->boundary = true;
         if (s.avail_in != 0) continue;
         break;
       }
       if (rc == Z_BUF_ERROR) break;  // needs more input: fine between chunks
       if (rc != Z_OK) {
-        status_ = Status::error;
-        error_ = s.msg != nullptr ? s.msg : "inflate failed";
-        context_lost_ = !no_context_takeover_;
-        inflateReset(&s);
+        fail(s.msg != nullptr ? s.msg : "inflate failed");
         return status_;
       }
     } while (s.avail_out == 0 || s.avail_in > 0);
   } while (left > 0);
+  z_->drop_input();
   return status_;
 }
+
+bool Inflater::at_block_boundary() const noexcept { return z_->at_block_boundary(); }
+
+void Inflater::reset_stream() noexcept { z_->reset(); }
 
 #endif
 
@@ -247,7 +279,32 @@ Inflater::Status Inflater::feed(Bytes compressed, InflateSink& sink) noexcept {
 }
 
 Inflater::Status Inflater::end_message(InflateSink& sink) noexcept {
-  return run(Bytes(kTail), sink);
+  if (run(Bytes(kTail), sink) == Status::ok && !at_block_boundary()) {
+    // RFC 7692 §7.2.1: a sender ends every message with an empty stored block, so with the tail
+    // fed back the stream stands between two blocks. Anything else is malformed, and the two
+    // backends would not even agree on its last bytes (ISA-L holds back what zlib gives out).
+    fail("message does not end on a deflate block boundary");
+  }
+  return status_;
+}
+
+bool Inflater::deliver(Bytes data, InflateSink& sink) noexcept {
+  out_ += data.size();
+  if (out_ > max_) {
+    status_ = Status::over_limit;
+    context_lost_ = !no_context_takeover_;
+    reset_stream();
+    return false;
+  }
+  sink.on_inflated(data);
+  return true;
+}
+
+void Inflater::fail(const char* why) noexcept {
+  status_ = Status::error;
+  error_ = why;
+  context_lost_ = !no_context_takeover_;
+  reset_stream();
 }
 
 }  // namespace wsdiag::ws

@@ -61,6 +61,8 @@ class OfflineCapture {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// Text of the last truncated/error status.
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  /// Records whose timestamp lay beyond ±kMaxTimestampNs and was saturated (hostile or corrupt files).
+  [[nodiscard]] std::uint64_t clamped_timestamps() const noexcept { return clamped_timestamps_; }
 
  private:
   void open_mapped(const std::string& path, char* errbuf);
@@ -75,6 +77,7 @@ class OfflineCapture {
   std::size_t map_len_ = 0;
   std::size_t released_ = 0;  ///< bytes at the start of the mapping already given back
   std::uint64_t reads_ = 0;
+  std::uint64_t clamped_timestamps_ = 0;
 };
 
 /// Name of a DLT value as libpcap knows it ("EN10MB"), or "DLT_<n>".

@@ -37,6 +37,20 @@ struct Endpoint {
   [[nodiscard]] std::string to_string() const;
 };
 
+/// Timestamps are kept within ±(2^62 - 1) ns of the epoch (about 146 years either side of 1970), so
+/// that the difference of any two, and a duration added to one, never overflows.
+inline constexpr std::int64_t kMaxTimestampNs = (std::int64_t{1} << 62) - 1;
+
+/// Seconds + fraction (in nanoseconds) of a capture record as nanoseconds since the epoch,
+/// saturated to ±kMaxTimestampNs; `clamped` says whether it had to be.
+constexpr std::int64_t timestamp_ns(std::int64_t sec, std::int64_t frac_ns, bool& clamped) noexcept {
+  constexpr std::int64_t kNs = 1'000'000'000;
+  constexpr std::int64_t kMaxSec = kMaxTimestampNs / kNs - 1;
+  clamped = sec > kMaxSec || sec < -kMaxSec || frac_ns < -kNs || frac_ns > kNs;
+  if (clamped) return sec < 0 ? -kMaxTimestampNs : kMaxTimestampNs;
+  return sec * kNs + frac_ns;
+}
+
 /// Formats nanoseconds since the epoch as ISO-8601 UTC with microseconds ("2024-01-02T03:04:05.123456Z").
 std::string iso8601_utc(std::int64_t ts_ns);
 

@@ -59,6 +59,12 @@ class Inflater {
 
  private:
   Status run(Bytes in, InflateSink& sink) noexcept;
+  /// Counts inflated bytes against the cap and passes them on; false (over_limit) past the cap.
+  bool deliver(Bytes data, InflateSink& sink) noexcept;
+  /// The message is corrupt: error status, the stream (and its input) reset.
+  void fail(const char* why) noexcept;
+  [[nodiscard]] bool at_block_boundary() const noexcept;
+  void reset_stream() noexcept;
   struct Z;
   std::unique_ptr<Z> z_;
   int window_bits_;

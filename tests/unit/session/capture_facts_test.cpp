@@ -84,8 +84,9 @@ TEST_CASE("inflate-error", "[session]") {
     expect_only(s, RuleId::inflate_error, Side::client, at);
   }
   SECTION("invalid UTF-8 after inflating") {
-    // Stored (uncompressed) deflate block holding 0xFF: BFINAL=0, BTYPE=00, LEN=1, NLEN=~1.
-    const std::string stored("\x00\x01\x00\xFE\xFF\xFF", 6);
+    // Stored (uncompressed) deflate block holding 0xFF: BFINAL=0, BTYPE=00, LEN=1, NLEN=~1; then
+    // the header byte of the empty stored block that ends every message (RFC 7692 §7.2.1).
+    const std::string stored("\x00\x01\x00\xFE\xFF\xFF\x00", 7);
     const auto s = conversation([&](Conv& c) { at = c.send(S, sf(op::text, stored).set_rsv(4)); }, deflate);
     expect_only(s, RuleId::invalid_utf8, Side::server, at);
   }

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -285,4 +286,131 @@ TEST_CASE("inflate: the backend is the one this binary was built for", "[ws][inf
 #else
   CHECK(std::string(Inflater::backend()).size() > 0);
 #endif
+}
+
+// ---- defects found by fuzzing (issue #16; reproducers in tests/fuzz or ../shared/fuzz-findings) ----
+
+TEST_CASE("inflate: input of a failed message is never read again (stale input)", "[ws][inflate]") {
+  // A message that fails inside a stored block's header, fed from a buffer that is then freed, and
+  // a valid message after it. The decoder once kept pointing into the freed buffer and inflated
+  // its bytes first: a use after free (valgrind) and a false error on the valid message.
+  Deflater d(15, true);
+  const std::string text = "Hello world hello world";
+  const Buf valid = d.message(text);
+  for (bool takeover : {false, true}) {
+    CAPTURE(takeover);
+    Inflater inf(15, !takeover, 1 << 20);
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      {
+        auto bad = std::make_unique<Buf>(Buf{0x00, 0x3f, 0xf9, 0x00, 0x00, 0x00, 0x01, 0x00, 0x3f});
+        Collect c;
+        inf.begin_message();
+        auto st = inf.feed(Bytes(*bad), c);
+        if (st == Inflater::Status::ok) st = inf.end_message(c);
+        // with context takeover the stream is lost after the first failure: later ones are no_context
+        CHECK(st == (takeover && round > 0 ? Inflater::Status::no_context : Inflater::Status::error));
+        std::fill(bad->begin(), bad->end(), std::uint8_t{0xA5});  // whatever is read later is garbage
+      }
+      if (takeover) {
+        // A context-takeover stream cannot be followed past a failure: not verifiable, never garbage.
+        Collect c;
+        inf.begin_message();
+        CHECK(inf.status() == Inflater::Status::no_context);
+        CHECK(inf.feed(Bytes(valid), c) == Inflater::Status::no_context);
+        CHECK(c.text.empty());
+      } else {
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, valid.size()}) {
+          CHECK(inflate_chunked(inf, valid, chunk) == text);
+        }
+      }
+    }
+  }
+}
+
+namespace {
+// `text` deflated with a sync flush (ending on a block boundary), followed by a block header with
+// the reserved BTYPE 11: everything before it inflates, then the stream is corrupt.
+Buf valid_then_corrupt(const std::string& text) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  Buf out(text.size() + 1024);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_SYNC_FLUSH) == Z_OK);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  out.push_back(0x07);  // BFINAL=1, BTYPE=11 (reserved): invalid
+  out.push_back(0x33);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("inflate: error or size limit never depends on how the payload was cut", "[ws][inflate]") {
+  std::mt19937 rng(7);
+  std::string text;
+  while (text.size() < 200000) text += "word" + std::to_string(rng() % 5000) + " ";
+  const Buf msg = valid_then_corrupt(text);
+  struct Count : ws::InflateSink {
+    std::uint64_t total = 0;
+    void on_inflated(Bytes d) override { total += d.size(); }
+  };
+  // limit below the valid prefix: the message passes the limit first, whatever the chunking;
+  // above it: the message fails after the whole valid prefix was delivered.
+  for (std::uint64_t limit : {std::uint64_t{150000}, std::uint64_t{text.size() - 5}, std::uint64_t{1} << 20}) {
+    CAPTURE(limit);
+    const auto want = limit < text.size() ? Inflater::Status::over_limit : Inflater::Status::error;
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{1448}, std::size_t{16000},
+                              std::size_t{70000}, msg.size()}) {
+      CAPTURE(chunk);
+      Inflater inf(15, true, limit);
+      Count c;
+      inf.begin_message();
+      auto st = Inflater::Status::ok;
+      for (std::size_t o = 0; o < msg.size() && st == Inflater::Status::ok; o += chunk) {
+        st = inf.feed(Bytes(msg.data() + o, std::min(chunk, msg.size() - o)), c);
+      }
+      if (st == Inflater::Status::ok) st = inf.end_message(c);
+      CHECK(st == want);
+      if (want == Inflater::Status::error) CHECK(c.total == text.size());
+      if (want == Inflater::Status::over_limit) CHECK(c.total <= limit);
+    }
+  }
+}
+
+TEST_CASE("inflate: a message that does not end on a block boundary is malformed, on every backend", "[ws][inflate]") {
+  // RFC 7692 §7.2.1: every message ends with an empty stored block (its 00 00 ff ff removed).
+  // Without it the stream stops inside a block; ISA-L would hold back the last byte(s) that zlib
+  // gives out, so the message is an error on both, at every chunking.
+  const std::string text(2327, 'c');
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  Buf cut(4096);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = cut.data();
+  z.avail_out = static_cast<uInt>(cut.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);  // a final block with no empty stored block after it
+  cut.resize(cut.size() - z.avail_out);
+  deflateEnd(&z);
+  Buf half_block = Deflater(15, true).message(text + "tail");
+  half_block.resize(half_block.size() - 1);  // the stored block's header byte is missing
+  for (const Buf* msg : {&cut, &half_block}) {
+    for (std::size_t chunk = 1; chunk <= msg->size(); chunk += (chunk < 8 ? 1 : 5)) {
+      CAPTURE(msg->size(), chunk);
+      Inflater inf(15, true, 1 << 20);
+      Collect c;
+      inf.begin_message();
+      auto st = Inflater::Status::ok;
+      for (std::size_t o = 0; o < msg->size() && st == Inflater::Status::ok; o += chunk) {
+        st = inf.feed(Bytes(msg->data() + o, std::min(chunk, msg->size() - o)), c);
+      }
+      if (st == Inflater::Status::ok) st = inf.end_message(c);
+      CHECK(st == Inflater::Status::error);
+      // and the stream recovers for the next (well-formed) message
+      CHECK(inflate_chunked(inf, Deflater(15, true).message("next"), chunk) == "next");
+    }
+  }
 }

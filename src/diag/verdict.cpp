@@ -3,8 +3,12 @@
 //
 // Rows, first match wins (kTable below):
 //   handshake-failed  request seen and captured, but no response or a status other than 101
+//   invalid-close     the first Close was malformed: the code of the first valid Close (usually the
+//                     peer failing the connection with 1002/1007), or 1006 (verdict_failures.cpp)
 //   closed            a Close frame was seen: its code (1005 when empty), as sent
-//   abnormal-1006     no Close frame, TCP ended by FIN or RST (incl. 101 + bad Sec-WebSocket-Accept)
+//   client-rejected-101  a 101, then the client ended TCP without sending a frame: the client
+//                     failed the handshake (verdict_failures.cpp)
+//   abnormal-1006     no Close frame, TCP ended by FIN or RST
 //   open              no Close frame, TCP still open when the capture ended
 // The rows cover every summary (closed / not closed x TCP ended / open); the fallback is defensive.
 //
@@ -24,13 +28,14 @@
 #include "wsdiag/diag/rules.h"
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/diag/verdict.h"
+#include "verdict_text.h"
 #include "wsdiag/ws/utf8.h"
 
 namespace wsdiag::diag {
-namespace {
+namespace vtext {
 
 // ---------------------------------------------------------------------------------------------
-// Text helpers
+// Text helpers (shared by the verdict rows in this file and verdict_failures.cpp: verdict_text.h)
 
 std::string the_side(Side s) {
   switch (s) {
@@ -67,7 +72,7 @@ std::string capitalised(std::string text) {
 /// Text from the wire (close reason, HTTP reason phrase, header values) made safe for one line:
 /// control bytes, quotes and backslashes escaped, non-UTF-8 bytes shown as \xNN, and cut to
 /// `max` bytes on a character boundary.
-std::string printable(std::string_view text, std::size_t max = 120) {
+std::string printable(std::string_view text, std::size_t max) {
   const Bytes bytes{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
   const bool utf8 = ws::is_valid_utf8(bytes);
   std::string out;
@@ -146,6 +151,29 @@ bool has_problem(const ConnectionSummary& s, RuleId r) {
          std::find(s.handshake.problems.begin(), s.handshake.problems.end(), r) !=
              s.handshake.problems.end();
 }
+
+Severity close_code_severity(std::uint16_t code, bool empty) {
+  if (empty) return Severity::info;
+  if (!close_code_valid_on_wire(code)) return Severity::error;
+  if (code == 1000 || code == 1001) return Severity::info;
+  if (code == 1002 || code == 1007 || code == 1011) return Severity::error;
+  if (code >= 3000) return Severity::info;
+  return Severity::warning;
+}
+
+std::string code_label(std::optional<std::uint16_t> code) {
+  if (!code) return "an empty Close (1005 No Status Received)";
+  if (!close_code_valid_on_wire(*code)) return fmt::format("invalid close code {}", *code);
+  const auto info = close_code_info(*code);
+  if (!info) return fmt::format("code {}", *code);
+  if (*code >= 3000) return fmt::format("{} ({})", *code, info->name);
+  return fmt::format("{} {}", *code, info->name);
+}
+
+}  // namespace vtext
+
+namespace {
+using namespace vtext;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 std::string problem_list(const ConnectionSummary& s) {
   std::string out;
@@ -383,23 +411,7 @@ bool explains_closed(RuleId r) {
          r == RuleId::client_closed_tcp_first || r == RuleId::open_at_end;
 }
 
-Severity close_code_severity(std::uint16_t code, bool empty) {
-  if (empty) return Severity::info;
-  if (!close_code_valid_on_wire(code)) return Severity::error;
-  if (code == 1000 || code == 1001) return Severity::info;
-  if (code == 1002 || code == 1007 || code == 1011) return Severity::error;
-  if (code >= 3000) return Severity::info;
-  return Severity::warning;
-}
 
-std::string code_label(std::optional<std::uint16_t> code) {
-  if (!code) return "an empty Close (1005 No Status Received)";
-  if (!close_code_valid_on_wire(*code)) return fmt::format("invalid close code {}", *code);
-  const auto info = close_code_info(*code);
-  if (!info) return fmt::format("code {}", *code);
-  if (*code >= 3000) return fmt::format("{} ({})", *code, info->name);
-  return fmt::format("{} {}", *code, info->name);
-}
 
 // Extension names of a Sec-WebSocket-Extensions value ("permessage-deflate; x=1, foo" ->
 // {"permessage-deflate", "foo"}).
@@ -780,10 +792,12 @@ Verdict make_open(const ConnectionSummary& s) {
 
 // ---------------------------------------------------------------------------------------------
 
-constexpr std::array<VerdictRule, 4> kTable{{
+constexpr std::array<VerdictRule, 6> kTable{{
     {"handshake-failed", applies_handshake_failed, make_handshake_failed,
      explains_handshake_failed},
+    {"invalid-close", rows::applies_invalid_close, rows::make_invalid_close, rows::explains_invalid_close},
     {"closed", applies_closed, make_closed, explains_closed},
+    {"client-rejected-101", rows::applies_rejected_101, rows::make_rejected_101, rows::explains_rejected_101},
     {"abnormal-1006", applies_abnormal, make_abnormal, explains_abnormal},
     {"open", applies_open, make_open, explains_open},
 }};

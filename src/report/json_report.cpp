@@ -71,12 +71,12 @@ Json dir_json(const diag::DirCounters& d) {
   return j;
 }
 
-Json handshake_json(const diag::ConnectionSummary& s) {
+Json handshake_json(const diag::ConnectionSummary& s, const diag::Verdict& v) {
   const auto& h = s.handshake;
   Json j = Json::object();
   j["seen"] = h.request_seen || h.response_seen;
   j["status"] = h.status ? Json(*h.status) : Json(nullptr);
-  j["ok"] = h.ok;
+  j["ok"] = h.ok && !v.client_rejected_101;  // a 101 the client failed is not a handshake that succeeded
   j["path"] = h.path;
   j["subprotocol"] = h.subprotocol;
   j["extensions"] = h.extensions;
@@ -190,7 +190,7 @@ Json to_json(const ConnReport& c) {
   j["tcp_handshake_seen"] = s.tcp_handshake_seen;
   j["handshake_captured"] = s.handshake_captured;
 
-  j["handshake"] = handshake_json(s);
+  j["handshake"] = handshake_json(s, c.verdict);
   j["frames"] = Json{{"client", s.c2s.frames}, {"server", s.s2c.frames}};
   j["messages"] = Json{{"client", s.c2s.messages}, {"server", s.s2c.messages}};
   j["traffic"] = Json{{"client", dir_json(s.c2s)}, {"server", dir_json(s.s2c)}};  // extra

@@ -344,9 +344,19 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     }
     auto& cs = s_.close_;
     const auto me = diag::side_of(dir_);
+    const bool valid = !cp.malformed && (!cp.has_code || (diag::close_code_valid_on_wire(cp.code) &&
+                                                           ws::is_valid_utf8(cp.reason)));
+    if (valid && !cs.valid_seen) {
+      cs.valid_seen = true;
+      cs.valid_by = me;
+      if (cp.has_code) cs.valid_code = cp.code;
+      cs.valid_reason.assign(cp.reason.begin(), cp.reason.end());
+      cs.valid_at = at;
+    }
     if (!cs.seen) {
       cs.seen = true;
       cs.initiator = me;
+      cs.valid = valid;
       if (cp.has_code) cs.code = cp.code;
       cs.reason.assign(cp.reason.begin(), cp.reason.end());
       cs.at = at;

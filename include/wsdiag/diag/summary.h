@@ -50,9 +50,19 @@ struct CloseSummary {
   std::optional<std::uint16_t> code;   ///< nullopt: empty Close payload (means 1005)
   std::string reason;
   PacketRef at;
+  /// The first Close was well-formed: no 1-byte payload, a code allowed on the wire (RFC 6455
+  /// §7.4), a UTF-8 reason. A receiver fails the connection on one that is not.
+  bool valid = true;
   bool echoed = false;
   std::optional<std::uint16_t> echo_code;
   PacketRef echo_at;
+  /// The first well-formed Close from either side (the one an endpoint accepts, §7.1.5): the same
+  /// frame as above when that was valid; else usually the peer failing the connection (1002/1007).
+  bool valid_seen = false;
+  Side valid_by = Side::none;
+  std::optional<std::uint16_t> valid_code;
+  std::string valid_reason;
+  PacketRef valid_at;
 };
 
 enum class TcpEndHow : std::uint8_t { fin, rst, open };
@@ -118,6 +128,7 @@ struct Verdict {
   std::string summary;                ///< one line
   std::string cause;                  ///< what it means and what usually causes it, with evidence
   std::string advice;                 ///< what to check and change
+  bool client_rejected_101 = false;   ///< the server answered 101 and the client failed the handshake
 };
 
 }  // namespace wsdiag::diag

@@ -87,11 +87,13 @@ void check_complete(const Verdict& v) {
 
 TEST_CASE("verdict table: rows in order", "[diag]") {
   const auto table = verdict_table();
-  REQUIRE(table.size() == 4);
+  REQUIRE(table.size() == 6);
   CHECK(table[0].name == "handshake-failed");
-  CHECK(table[1].name == "closed");
-  CHECK(table[2].name == "abnormal-1006");
-  CHECK(table[3].name == "open");
+  CHECK(table[1].name == "invalid-close");
+  CHECK(table[2].name == "closed");
+  CHECK(table[3].name == "client-rejected-101");
+  CHECK(table[4].name == "abnormal-1006");
+  CHECK(table[5].name == "open");
   for (const VerdictRule& r : table) {
     CHECK(r.applies != nullptr);
     CHECK(r.make != nullptr);
@@ -345,7 +347,7 @@ TEST_CASE("verdict: 1006 with an unanswered Ping and a capture gap", "[diag]") {
   CHECK_THAT(v.cause, Contains("may have been sent and not captured"));
 }
 
-TEST_CASE("verdict: 101 with a bad Sec-WebSocket-Accept stays 1006", "[diag]") {
+TEST_CASE("verdict: a 101 with a bad Sec-WebSocket-Accept that the client rejects is a failed handshake", "[diag]") {
   ConnectionSummary s = established();
   s.handshake.ok = false;
   s.handshake.problems.push_back(RuleId::handshake_accept);
@@ -353,21 +355,29 @@ TEST_CASE("verdict: 101 with a bad Sec-WebSocket-Accept stays 1006", "[diag]") {
   s.tcp_end.by = Side::client;
   s.tcp_end.at = pkt(8, 4);
   s.tcp_end.idle_before_ms = 1.0;
-  CHECK(first_row(s) == "abnormal-1006");
+  CHECK(first_row(s) == "client-rejected-101");
   const Verdict v = diagnose(s);
   check_complete(v);
-  CHECK(v.code == std::optional<std::uint16_t>(1006));
-  CHECK(v.name == "Abnormal Closure");
+  CHECK(!v.code);
+  CHECK(v.name == "handshake failed");
+  CHECK(v.client_rejected_101);
   CHECK(v.severity == Severity::error);
   CHECK(v.side == Side::client);
   CHECK_THAT(v.summary, Contains("Sec-WebSocket-Accept"));
-  CHECK_THAT(v.summary, !Contains("(handshake-accept)"));  // explained, not repeated
+  CHECK_THAT(v.summary, Contains("handshake-accept"));
   CHECK_THAT(v.cause, Contains("§4.1"));
-  CHECK_THAT(v.cause, Contains("which is what the client did"));
   CHECK_THAT(v.advice, Contains("GUID"));
+  SECTION("legal neighbour: the client then sent frames, so it accepted the 101") {
+    s.c2s.frames = 2;
+    CHECK(first_row(s) == "abnormal-1006");
+  }
+  SECTION("legal neighbour: the server, not the client, ended TCP") {
+    s.tcp_end.by = Side::server;
+    CHECK(first_row(s) == "abnormal-1006");
+  }
 }
 
-TEST_CASE("verdict: 101 with an unoffered subprotocol is 1006 and says why", "[diag]") {
+TEST_CASE("verdict: a 101 with an unoffered subprotocol is a failed handshake and says why", "[diag]") {
   ConnectionSummary s = established();
   s.handshake.ok = false;
   s.findings.push_back({RuleId::handshake_subprotocol, Side::server, pkt(6, 3), "chat.v2", 1});
@@ -375,12 +385,76 @@ TEST_CASE("verdict: 101 with an unoffered subprotocol is 1006 and says why", "[d
   s.tcp_end.by = Side::client;
   s.tcp_end.at = pkt(8, 4);
   const Verdict v = diagnose(s);
-  CHECK(v.code == std::optional<std::uint16_t>(1006));
+  CHECK(!v.code);
+  CHECK(v.name == "handshake failed");
   CHECK(v.severity == Severity::error);
-  CHECK(v.summary == "abnormal closure (1006): the server's 101 was invalid "
-                     "(handshake-subprotocol), and the client closed TCP without a Close frame");
-  CHECK_THAT(v.cause, Contains("which is what the client did"));
+  CHECK(v.summary == "handshake failed: the client rejected the server's 101 (handshake-subprotocol: Server "
+                     "selected a subprotocol the client did not offer) and closed TCP without sending a frame");
   CHECK_THAT(v.advice, Contains("Sec-WebSocket-Protocol"));
+}
+
+TEST_CASE("verdict: a strict client rejecting a 101 that selected no subprotocol", "[diag]") {
+  ConnectionSummary s = established();
+  s.handshake.subprotocols_offered = "chat.v1";
+  s.tcp_end.how = TcpEndHow::fin;
+  s.tcp_end.by = Side::client;
+  s.tcp_end.at = pkt(8, 4);
+  CHECK(first_row(s) == "client-rejected-101");
+  const Verdict v = diagnose(s);
+  CHECK(v.name == "handshake failed");
+  CHECK(v.side == Side::client);
+  CHECK(v.severity == Severity::warning);
+  CHECK_THAT(v.cause, Contains("Node's ws"));
+  SECTION("legal neighbour: the server selected the offered subprotocol") {
+    s.handshake.subprotocol = "chat.v1";
+    CHECK(first_row(s) == "abnormal-1006");
+  }
+}
+
+TEST_CASE("verdict: an invalid first Close is a violation; the verdict is the Close that was accepted", "[diag]") {
+  ConnectionSummary s = closed_by_client(999);
+  s.close.valid = false;
+  s.close.echo_code = 1002;
+  s.findings.push_back({RuleId::close_code_invalid, Side::client, s.close.at, "Close with code 999", 1});
+  SECTION("the server fails the connection with 1002") {
+    s.close.valid_seen = true;
+    s.close.valid_by = Side::server;
+    s.close.valid_code = 1002;
+    s.close.valid_at = s.close.echo_at;
+    CHECK(first_row(s) == "invalid-close");
+    const Verdict v = diagnose(s);
+    check_complete(v);
+    CHECK(v.code == std::optional<std::uint16_t>(1002));
+    CHECK(v.side == Side::server);
+    CHECK(v.severity == Severity::error);
+    CHECK(v.summary == "the client sent an invalid Close (code 999); the server failed the connection with "
+                       "1002 Protocol Error");
+    CHECK_THAT(v.cause, Contains("close-code-invalid"));
+  }
+  SECTION("no valid Close follows and TCP ends: 1006") {
+    s.close.echoed = false;
+    s.close.echo_code.reset();
+    CHECK(first_row(s) == "invalid-close");
+    const Verdict v = diagnose(s);
+    CHECK(v.code == std::optional<std::uint16_t>(1006));
+    CHECK(v.side == Side::server);
+    CHECK_THAT(v.summary, Contains("no valid Close followed"));
+  }
+  SECTION("a reason that is not UTF-8, answered with 1007") {
+    s.close.code = 1000;
+    s.close.valid_seen = true;
+    s.close.valid_by = Side::server;
+    s.close.valid_code = 1007;
+    const Verdict v = diagnose(s);
+    CHECK(v.code == std::optional<std::uint16_t>(1007));
+    CHECK_THAT(v.summary, Contains("reason that is not UTF-8"));
+  }
+  SECTION("legal neighbour: a valid first Close keeps its own code") {
+    s.close.valid = true;
+    s.close.code = 1000;
+    CHECK(first_row(s) == "closed");
+    CHECK(diagnose(s).code == std::optional<std::uint16_t>(1000));
+  }
 }
 
 TEST_CASE("verdict: handshake rejected with 403", "[diag]") {

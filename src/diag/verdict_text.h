@@ -1,0 +1,40 @@
+// wsdiag — text helpers shared by the verdict rows (verdict.cpp, verdict_failures.cpp). Internal to
+// src/diag: the one place verdict texts name sides, packets, durations and wire text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wsdiag/diag/rules.h"
+#include "wsdiag/diag/summary.h"
+#include "wsdiag/diag/verdict.h"
+
+namespace wsdiag::diag {
+namespace vtext {
+std::string the_side(Side s);             ///< "the client", "the server", "both sides"
+std::string peer_of(Side s);              ///< the other side: "the server" for the client
+std::string capitalised(std::string text);
+/// Text from the wire made safe for one line (escaped, cut to `max` bytes on a character boundary).
+std::string printable(std::string_view text, std::size_t max = 120);
+std::string packet_where(const PacketRef& p);  ///< "packet 812, 2024-...Z"
+std::string at_packet(const PacketRef& p);     ///< " (packet 812, 2024-...Z)" or ""
+std::string tagged(std::string_view what, const PacketRef& p);  ///< "(RST, packet 812, ...)"
+std::optional<double> ms_between(const PacketRef& from, const PacketRef& to);
+bool has_problem(const ConnectionSummary& s, RuleId r);
+Severity close_code_severity(std::uint16_t code, bool empty);
+/// "1000 Normal Closure", "4001 (application-defined)", "an empty Close (1005 No Status Received)"
+std::string code_label(std::optional<std::uint16_t> code);
+}  // namespace vtext
+
+/// Verdict rows defined outside verdict.cpp (verdict_failures.cpp); the table is in verdict.cpp.
+namespace rows {
+bool applies_invalid_close(const ConnectionSummary& s);
+Verdict make_invalid_close(const ConnectionSummary& s);
+bool explains_invalid_close(RuleId r);
+bool applies_rejected_101(const ConnectionSummary& s);
+Verdict make_rejected_101(const ConnectionSummary& s);
+bool explains_rejected_101(RuleId r);
+}  // namespace rows
+}  // namespace wsdiag::diag

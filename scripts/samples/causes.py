@@ -25,9 +25,10 @@ row is measured from the packets:
   ping_iv     the median interval between consecutive pings of the side that sent more (seconds)
   unanswered  pings of that side with no Pong (Engine.IO: no "3") after them before the teardown
   group       connections of the same capture with the same cause, and the spread of their
-  spread      teardown times (max - min, seconds); `-` for the cause `-`
-  refused     for a group: SYNs answered by RST after the group's first teardown, and the seconds
-  back_after  from that teardown to the first handshake that succeeded again (`-`: none)
+  spread      teardown times (max - min, seconds, 3 decimals); `-` for the cause `-`
+  refused     for a crash or restart group: SYNs answered by RST after the group's first teardown,
+  back_after  and the seconds from that teardown to the next HTTP 101 (the server is back); `-`
+              for other causes or when none
 
 Usage: causes.py show FILE...                       the measured facts, one row per connection
        causes.py write TSV SAMPLES_DIR              (re)write TSV from CAUSES and the captures
@@ -195,6 +196,8 @@ def graphql(i, m):
     return "-" if i == 6 else "app-close-code"
 
 
+RESTARTS = ("correlated-teardown-crash", "graceful-restart")   # causes with refused / back_after
+
 CAUSES = {
     "nginx-idle-timeout-client-hop.pcap": "idle-timeout",
     "nginx-idle-timeout-backend-hop.pcap": "idle-timeout",
@@ -235,13 +238,14 @@ def rows_for(path):
         ends = [x["t_end"] for x in members]
         first = min(ends)
         refused = sum(1 for x in ms if x["end_kind"] == "refused" and x["t_end"] >= first)
+        restart = cause in RESTARTS
         for m in members:
             if cause == "-":
                 m.update(group="-", spread="-", refused="-", back_after="-")
             else:
-                m.update(group=str(len(members)), spread=f"{max(ends) - first:.2f}",
-                         refused=str(refused), back_after="-")
-        m_back = back_after(path, first) if cause != "-" else None
+                m.update(group=str(len(members)), spread=f"{max(ends) - first:.3f}",
+                         refused=str(refused) if restart else "-", back_after="-")
+        m_back = back_after(path, first) if restart else None
         if m_back is not None:
             for m in members:
                 m["back_after"] = f"{m_back:.2f}"
@@ -255,7 +259,7 @@ def rows_for(path):
 def back_after(path, t0):
     """Seconds from t0 to the first HTTP 101 after it in the capture (a restarted server), or None."""
     r = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", f"http.response.code == 101 && frame.time_relative > {t0}",
-                        "-T", "fields", "-e", "frame.time_relative", "-c", "1"],
+                        "-T", "fields", "-e", "frame.time_relative"],
                        capture_output=True, text=True, timeout=120)
     s = r.stdout.strip().splitlines()
     return float(s[0]) - t0 if s else None

@@ -219,6 +219,14 @@ CAUSES = {
     "socketio-ping-timeout.pcap": "heartbeat-unanswered",
     "graphql-ws-closes.pcap": graphql,
     "idle-then-close-1000.pcap": "-",
+    # Older samples (scripts/make-samples' own scenarios, loopback) that are causes or neighbours too.
+    "close-1000-by-server.pcap": "-",
+    "close-1000-by-client.pcap": "-",
+    "rst-linger0-by-server.pcap": "-",          # a real RST: its TTL matches the peer's
+    "rst-linger0-by-client.pcap": "-",
+    "ping-timeout-1011.pcap": "heartbeat-unanswered",      # py: 1011 "keepalive ping timeout"
+    "ping-timeout-terminate.pcap": "heartbeat-unanswered",  # ws README pattern: terminate()
+    "server-shutdown-1001.pcap": "graceful-restart",        # py server.close(): 1001 x 3
 }
 
 

@@ -126,13 +126,15 @@ class Collector : public session::Analyzer::Output {
       return;
     }
     report::ConnReport c;
-    if (s.websocket) c.verdict = diag::diagnose(s);
     c.summary = std::move(s);
+    report::diagnose_into(c);
+    const auto ending = diag::ending_fact(c.summary, c.verdict);
     const bool fail = c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c);
     const bool spill = fmt_ == report::Format::json && !opt_.frames;
     const std::string text = spill ? report::JsonDocument::render(c) : std::string();
     const std::lock_guard<std::mutex> lock(mutex_);
     ++tcp_connections_;
+    if (ending) endings_.push_back(*ending);
     if (fail) failed_ = true;
     if (streaming()) {
       report::write_json_line(out_, c);
@@ -156,9 +158,12 @@ class Collector : public session::Analyzer::Output {
   /// Replaces provisional connection ids (see run_sharded) everywhere they were kept.
   void renumber(const std::function<std::uint64_t(std::uint64_t)>& map) {
     for (auto& c : conns_) c.summary.id = map(c.summary.id);
+    for (auto& e : endings_) e.id = map(e.id);
     json_.renumber(map);
   }
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
+  /// Run-level causes over every connection's ending (offline: once, at the end).
+  [[nodiscard]] std::vector<diag::Pattern> patterns() const { return diag::find_patterns(endings_); }
 
  private:
   const Options& opt_;
@@ -166,6 +171,7 @@ class Collector : public session::Analyzer::Output {
   std::FILE* out_;
   const FailOn* fail_on_;
   std::vector<report::ConnReport> conns_;
+  std::vector<diag::EndingFact> endings_;  // a few dozen bytes per connection, for the patterns
   report::JsonDocument json_;
   bool spill_failed_ = false;
   std::uint64_t json_count_ = 0;
@@ -519,6 +525,7 @@ int run(int argc, char** argv) {
     std::sort(conns.begin(), conns.end(),
               [](const report::ConnReport& a, const report::ConnReport& b) { return a.summary.id < b.summary.id; });
     rep.connections = std::move(conns);
+    rep.patterns = collector.patterns();
     const auto& ds = totals.decode;
     const auto& fs = totals.flow;
     rep.stats.tcp_connections = fs.connections;

@@ -79,8 +79,8 @@ class LiveReporter : public session::Analyzer::Output {
     if (!s.websocket && !opt_.all) return;
     if (opt_.conn != 0 && s.id != opt_.conn) return;
     report::ConnReport c;
-    if (s.websocket) c.verdict = diag::diagnose(s);
     c.summary = std::move(s);
+    report::diagnose_into(c);
     if (c.summary.websocket) {
       ++websocket_;
       ++by_verdict_[report::verdict_key(c.verdict)];

@@ -172,6 +172,31 @@ std::string dump(const Json& j, int indent) {
 
 }  // namespace
 
+Json cause_json(const diag::CauseMatch& m) {
+  Json j = Json::object();
+  j["id"] = m.id;
+  j["confidence"] = diag::to_string(m.confidence);
+  j["evidence"] = m.evidence;
+  j["fix"] = m.fix;
+  return j;
+}
+
+Json patterns_json(const Report& r) {
+  Json out = Json::array();
+  for (const auto& p : r.patterns) {
+    Json j = Json::object();
+    j["id"] = p.id;
+    j["confidence"] = diag::to_string(p.confidence);
+    j["summary"] = p.summary;
+    j["members"] = p.members;
+    j["first"] = iso8601_utc(p.first_ns);
+    j["last"] = iso8601_utc(p.last_ns);
+    j["fix"] = p.fix;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Json to_json(const ConnReport& c) {
   const auto& s = c.summary;
   Json j = Json::object();
@@ -200,6 +225,7 @@ Json to_json(const ConnReport& c) {
   for (const auto& f : s.findings) findings.push_back(finding_json(f));
   j["findings"] = std::move(findings);
   j["verdict"] = verdict_json(c.verdict);
+  if (c.cause) j["cause"] = cause_json(*c.cause);
   return j;
 }
 
@@ -293,6 +319,7 @@ Json to_json(const Report& r) {
   j["schema"] = kSchema;
   j["tool"] = Json{{"name", "wsdiag"}, {"version", r.tool_version}};  // extra
   j["captures"] = captures_json(r);
+  if (!r.patterns.empty()) j["patterns"] = patterns_json(r);  // only when the run shows one
   Json conns = Json::array();
   JsonTally tally;
   for (const auto& c : r.connections) {
@@ -352,6 +379,10 @@ bool JsonDocument::write(std::FILE* out, const Report& meta) {
   put_indented(out, dump(Json{{"name", "wsdiag"}, {"version", meta.tool_version}}, 2), 1);
   std::fputs(",\n  \"captures\": ", out);
   put_indented(out, dump(captures_json(meta), 2), 1);
+  if (!meta.patterns.empty()) {
+    std::fputs(",\n  \"patterns\": ", out);
+    put_indented(out, dump(patterns_json(meta), 2), 1);
+  }
   std::fputs(",\n  \"connections\": ", out);
   bool ok = true;
   if (index_.empty()) {

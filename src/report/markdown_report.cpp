@@ -48,6 +48,10 @@ void connection_section(std::string& out, const ConnReport& c) {
   row(out, "packets", fmt::format("{} (#{} to #{})", s.packets, s.first.index, s.last.index));
   row(out, "verdict code", v.code ? fmt::format("{}", *v.code) : std::string("none"));
   row(out, "caused by", escape_markdown(side_text(v.side)));
+  if (c.cause) {
+    row(out, "likely cause", escape_markdown(fmt::format("{} ({}): {}", c.cause->id,
+                                                         diag::to_string(c.cause->confidence), c.cause->evidence)));
+  }
   row(out, "handshake", joined(describe_handshake(s, true)));
   const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;
   if (s.websocket && traffic) {
@@ -105,6 +109,18 @@ void write_markdown(std::FILE* out, const Report& r) {
                    m.truncated ? "yes" : "no");
   }
   md += '\n';
+
+  if (!r.patterns.empty()) {
+    md += "## Patterns\n\nCauses that show across connections, largest group first.\n\n";
+    md += "| pattern | confidence | what | connections | fix |\n| --- | --- | --- | --- | --- |\n";
+    for (const auto& p : r.patterns) {
+      std::string ids;
+      for (std::size_t i = 0; i < p.members.size(); ++i) ids += fmt::format("{}#{}", i ? " " : "", p.members[i]);
+      fmt::format_to(std::back_inserter(md), "| {} | {} | {} | {} | {} |\n", p.id, diag::to_string(p.confidence),
+                     escape_markdown(p.summary), ids, escape_markdown(p.fix));
+    }
+    md += '\n';
+  }
 
   md += "## Verdicts\n\n";
   if (r.connections.empty()) {

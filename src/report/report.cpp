@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "wsdiag/report/report.h"
+#include "wsdiag/diag/verdict.h"
 
 namespace wsdiag::report {
 
@@ -40,6 +41,12 @@ std::string verdict_key(const diag::Verdict& v) {
   if (v.code) return fmt::format("{}", *v.code);
   if (!v.name.empty()) return v.name;
   return "unknown";
+}
+
+void diagnose_into(ConnReport& c) {
+  if (!c.summary.websocket) return;
+  c.verdict = diag::diagnose(c.summary);
+  c.cause = diag::likely_cause(c.summary, c.verdict);
 }
 
 }  // namespace wsdiag::report

@@ -159,6 +159,9 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
                      b.paint(escape_terminal(verdict_label(v, s)), sgr),
                      b.paint(fmt::format("[{}]", diag::to_string(v.severity)), sgr)));
   if (!v.summary.empty()) b.wrapped("  ", escape_terminal(v.summary), 2);
+  if (c.cause) {
+    b.field("why", fmt::format("{} ({}): {}", c.cause->id, diag::to_string(c.cause->confidence), c.cause->evidence));
+  }
   if (!v.cause.empty()) b.field("cause", v.cause);
   if (!v.advice.empty()) b.field("advice", v.advice);
 
@@ -286,6 +289,19 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
     const std::size_t pad = label_w - display_width(label);
     b.line(fmt::format("  {}{}  {:>11}  {}", label, std::string(pad, ' '), row.count,
                        b.paint(diag::to_string(row.severity), severity_sgr(row.severity))));
+  }
+
+  if (!r.patterns.empty()) {
+    b.line("");
+    b.line(b.paint("patterns (causes that show across connections)", kBold));
+    for (const auto& p : r.patterns) {
+      std::string ids;
+      for (std::size_t i = 0; i < p.members.size(); ++i) ids += fmt::format("{}#{}", i ? " " : "", p.members[i]);
+      b.wrapped("  ", escape_terminal(fmt::format("{} ({}): {}, {} to {}. Connections: {}. Fix: {}", p.id,
+                                                  diag::to_string(p.confidence), p.summary, iso8601_utc(p.first_ns),
+                                                  iso8601_utc(p.last_ns), ids, p.fix)),
+                4);
+    }
   }
 
   for (const auto& c : r.connections) {

@@ -374,6 +374,8 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     }
   } else if (h.opcode == op::ping) {
     ++counters.pings;
+    if (counters.first_ping.index == 0) counters.first_ping = at;
+    counters.last_ping = at;
     if (n_pings == pings.size()) {
       std::move(pings.begin() + 1, pings.end(), pings.begin());
       --n_pings;

@@ -97,6 +97,8 @@ struct DirCounters {
   std::uint64_t pongs = 0;
   std::uint64_t compressed_messages = 0;
   std::uint64_t gap_bytes = 0;
+  PacketRef first_ping;  ///< this side's first and last Ping (index 0: none)
+  PacketRef last_ping;
 };
 
 struct ConnectionSummary {

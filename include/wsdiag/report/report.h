@@ -23,6 +23,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/session/frame_record.h"
 
@@ -46,7 +47,11 @@ struct CaptureMeta {
 struct ConnReport {
   diag::ConnectionSummary summary;
   diag::Verdict verdict;
+  std::optional<diag::CauseMatch> cause;  ///< the most likely cause (diag::likely_cause)
 };
+
+/// Diagnoses one connection: its verdict and most likely cause (WebSocket connections only).
+void diagnose_into(ConnReport& c);
 
 /// Whole-run facts that are not about one connection (all optional; zero = not known).
 struct RunStats {
@@ -65,6 +70,7 @@ struct Report {
   bool all = false;                     ///< non-WebSocket connections are included (--all)
   RunStats stats;
   std::vector<std::string> warnings;    ///< run-level warnings ("capture.pcap: file ends mid-record")
+  std::vector<diag::Pattern> patterns;  ///< run-level causes (groups of connections), largest first
 };
 
 enum class Format : std::uint8_t { text, json, jsonl, markdown };

@@ -8,8 +8,11 @@
 # the capture is encapsulated. Only namespaces named wsd-tun-* are created and deleted here.
 #
 # The kernel on the machine these captures were made on has no gre/ipip/sit/ip6tnl/geneve/erspan
-# drivers (`ip link add` says "Unknown device type"), hence socat for IP-in-IP; GRE, ERSPAN,
-# Geneve, GTP-U, MPLS and PPPoE are covered by unit tests over hand-built packets.
+# drivers (`ip link add` says "Unknown device type"), hence socat for IP-in-IP and Open vSwitch's
+# userspace datapath (datapath_type=netdev: tunnels built in ovs-vswitchd, no kernel module) for
+# GRE, ERSPAN and Geneve, one ovsdb-server + ovs-vswitchd per namespace. GTP-U (OVS carries it
+# only as an L3 tunnel, without ARP), MPLS and PPPoE are covered by unit tests over hand-built
+# packets.
 
 TUN_A=wsd-tun-a
 TUN_B=wsd-tun-b
@@ -133,4 +136,80 @@ s_tunnel_6in4() { tun_socat 4 6; }   # IPv6 in IPv4 (protocol 41, "sit"/6in4)
 s_tunnel_4in6() { tun_socat 6 4; }   # IPv4 in IPv6 (next header 4, ip6tnl)
 s_tunnel_6in6() { tun_socat 6 6; }   # IPv6 in IPv6 (next header 41, ip6tnl)
 
-TUNNEL_SCENARIOS=(tunnel_vxlan tunnel_ipip tunnel_6in4 tunnel_4in6 tunnel_6in6)
+# ovs_up TYPE OPTIONS...: Open vSwitch in both namespaces: bridge br-phy (the veth; the underlay
+# address moves onto br-phy) and bridge br-int (a tunnel port t0 of TYPE to the other side; the
+# inner address on br-int's internal port). Sets OVS_PIDS.
+OVS_PIDS=()
+ovs_up() {
+  local type=$1 n ns d me peer inner; shift
+  OVS_PIDS=()
+  for n in a b; do
+    [ $n = a ] && ns=$TUN_A || ns=$TUN_B
+    d=$WORK/ovs-$n; rm -rf "$d"; mkdir -p "$d"
+    ip -n "$ns" addr flush dev "u$n"
+    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    bg "ovsdb-$n" 120 env OVS_RUNDIR="$d" ip netns exec "$ns" ovsdb-server "$d/conf.db" \
+      --remote="punix:$d/db.sock" --unixctl="$d/db.ctl" --log-file="$d/db.log"
+    OVS_PIDS+=("$BG_PID")
+    local i=0; until [ -S "$d/db.sock" ]; do [ $i -ge 100 ] && die "ovsdb-server did not start"; sleep 0.1; i=$((i + 1)); done
+    ip netns exec "$ns" ovs-vsctl --db="unix:$d/db.sock" --no-wait init
+    bg "ovs-vswitchd-$n" 120 env OVS_RUNDIR="$d" ip netns exec "$ns" ovs-vswitchd "unix:$d/db.sock" \
+      --unixctl="$d/vs.ctl" --log-file="$d/vs.log"
+    OVS_PIDS+=("$BG_PID")
+  done
+  for n in a b; do
+    if [ $n = a ]; then ns=$TUN_A me=10.200.0.1 peer=10.200.0.2 inner=10.201.0.1
+    else ns=$TUN_B me=10.200.0.2 peer=10.200.0.1 inner=10.201.0.2; fi
+    d=$WORK/ovs-$n
+    ip netns exec "$ns" ovs-vsctl --db="unix:$d/db.sock" --timeout=20 \
+      add-br br-phy -- set bridge br-phy datapath_type=netdev -- add-port br-phy "u$n" -- \
+      add-br br-int -- set bridge br-int datapath_type=netdev -- \
+      add-port br-int t0 -- set interface t0 type="$type" options:remote_ip="$peer" "$@"
+    local i=0; until ip -n "$ns" link show br-int >/dev/null 2>&1; do
+      [ $i -ge 100 ] && die "ovs-vswitchd made no br-int"; sleep 0.1; i=$((i + 1)); done
+    ip -n "$ns" addr add "$me/24" dev br-phy; ip -n "$ns" link set br-phy up
+    ip -n "$ns" addr add "$inner/24" dev br-int; ip -n "$ns" link set br-int up
+  done
+  sleep 1                           # ovs-vswitchd learns the new routes
+}
+
+ovs_down() {
+  local p
+  for p in "${OVS_PIDS[@]}"; do sig TERM "$p"; wait_exit "$p" 5; done
+  OVS_PIDS=()
+}
+
+s_tunnel_gretap() {             # Ethernet over GRE (0x6558) with key 7: Open vSwitch "gre" port
+  tun_ns_up 4; ovs_up gre options:key=7
+  tun_ws tunnel-gretap.pcap "ip proto 47" 10.201.0.2
+  ovs_down; tun_ns_down
+}
+
+s_tunnel_erspan2() {            # ERSPAN type II (version 1), session 5, index 3: Open vSwitch
+  tun_ns_up 4; ovs_up erspan options:key=5 options:erspan_ver=1 options:erspan_idx=3
+  tun_ws tunnel-erspan2.pcap "ip proto 47" 10.201.0.2
+  ovs_down; tun_ns_down
+}
+
+s_tunnel_erspan3() {            # ERSPAN type III (version 2), session 6, direction 1, hw id 4
+  tun_ns_up 4; ovs_up erspan options:key=6 options:erspan_ver=2 options:erspan_dir=1 options:erspan_hwid=4
+  tun_ws tunnel-erspan3.pcap "ip proto 47" 10.201.0.2
+  ovs_down; tun_ns_down
+}
+
+s_tunnel_geneve() {             # Geneve VNI 1000, UDP 6081, one 4-byte option: Open vSwitch
+  tun_ns_up 4; ovs_up geneve options:key=1000
+  local n ns
+  for n in a b; do              # every packet sent gets option class 0x0102 type 0x80 = 0xabcd
+    [ $n = a ] && ns=$TUN_A || ns=$TUN_B
+    env OVS_RUNDIR="$WORK/ovs-$n" ip netns exec "$ns" ovs-ofctl add-tlv-map br-int \
+      "{class=0x0102,type=0x80,len=4}->tun_metadata0"
+    env OVS_RUNDIR="$WORK/ovs-$n" ip netns exec "$ns" ovs-ofctl add-flow br-int \
+      "priority=10,in_port=LOCAL,actions=set_field:0xabcd->tun_metadata0,output:t0"
+  done
+  tun_ws tunnel-geneve.pcap "udp port 6081" 10.201.0.2
+  ovs_down; tun_ns_down
+}
+
+TUNNEL_SCENARIOS=(tunnel_vxlan tunnel_ipip tunnel_6in4 tunnel_4in6 tunnel_6in6 tunnel_gretap tunnel_erspan2
+  tunnel_erspan3 tunnel_geneve)

@@ -61,6 +61,17 @@ struct Gre {
   bool checksum = false;
   std::uint8_t version = 0;
 };
+inline Gre gre_hdr(std::uint16_t proto, std::optional<std::uint32_t> key = std::nullopt,
+                   std::optional<std::uint32_t> seq = std::nullopt, bool checksum = false,
+                   std::uint8_t version = 0) {
+  Gre g;
+  g.proto = proto;
+  g.key = key;
+  g.seq = seq;
+  g.checksum = checksum;
+  g.version = version;
+  return g;
+}
 inline Buf gre(const Gre& g, const Buf& inner) {
   std::uint16_t flags = g.version & 7;
   if (g.checksum) flags |= 0x8000;

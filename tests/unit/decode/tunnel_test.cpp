@@ -70,6 +70,14 @@ void check_outer_v4(const wsdiag::EncapLayer& l) {
   CHECK(l.dst.bytes[3] == 2);
 }
 
+pb::Ip4 middle_gre() {
+  pb::Ip4 ip;
+  ip.src = {192, 168, 0, 1};
+  ip.dst = {192, 168, 0, 2};
+  ip.proto = 47;
+  return ip;
+}
+
 /// Every tunnelled packet the tests below build: the robustness cases walk them all.
 std::vector<Buf> tunnel_packets() {
   return {
@@ -78,11 +86,11 @@ std::vector<Buf> tunnel_packets() {
       outer_v4(17, pb::udp(50000, 6081, pb::geneve(7, 0x6558, inner_eth(),
                                                    {{0x0108, 1, Buf(8, 0xaa)}, {0xffff, 2, {}}}))),
       outer_v4(17, pb::udp(50000, 6081, pb::geneve(7, 0x0800, inner_v4()))),
-      outer_v4(47, pb::gre({.proto = 0x0800, .key = 9, .seq = 1, .checksum = true}, inner_v4())),
-      outer_v4(47, pb::gre({.proto = 0x6558, .key = 5}, inner_eth())),
-      outer_v4(47, pb::gre({.proto = 0x88be, .seq = 3}, pb::erspan2(100, inner_eth()))),
-      outer_v4(47, pb::gre({.proto = 0x22eb, .seq = 3}, pb::erspan3(200, inner_eth(), true))),
-      outer_v4(47, pb::gre({.proto = 0x88be}, inner_eth())),
+      outer_v4(47, pb::gre(pb::gre_hdr(0x0800, 9, 1, true), inner_v4())),
+      outer_v4(47, pb::gre(pb::gre_hdr(0x6558, 5), inner_eth())),
+      outer_v4(47, pb::gre(pb::gre_hdr(0x88be, std::nullopt, 3), pb::erspan2(100, inner_eth()))),
+      outer_v4(47, pb::gre(pb::gre_hdr(0x22eb, std::nullopt, 3), pb::erspan3(200, inner_eth(), true))),
+      outer_v4(47, pb::gre(pb::gre_hdr(0x88be), inner_eth())),
       outer_v4(4, inner_v4()),
       outer_v4(41, inner_v6()),
       pb::ether(0x86dd, pb::ipv6(4, inner_v4())),
@@ -95,11 +103,8 @@ std::vector<Buf> tunnel_packets() {
       pb::ether(0x8864, pb::pppoe(0x0102, 0x0057, inner_v6())),
       pb::ether(0x8100, pb::cat(Buf{0x00, 0x0a, 0x88, 0x47}, pb::mpls({20}, inner_v4())),
                 {{0x88a8, 0x0064}}),
-      outer_v4(17, pb::udp(1, 4789, pb::vxlan(3, pb::ether(0x0800, pb::ipv4(
-                                                    {.src = {192, 168, 0, 1},
-                                                     .dst = {192, 168, 0, 2},
-                                                     .proto = 47},
-                                                    pb::gre({.proto = 0x0800}, inner_v4())))))),
+      outer_v4(17, pb::udp(1, 4789, pb::vxlan(3, pb::ether(0x0800, pb::ipv4(middle_gre(),
+                                                    pb::gre(pb::gre_hdr(0x0800), inner_v4())))))),
   };
 }
 
@@ -164,7 +169,7 @@ TEST_CASE("tunnel: GRE with checksum, key and sequence; gretap; ERSPAN I, II, II
           "[decode][tunnel]") {
   Decoder d;
   TcpSegment s;
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x0800, .key = 9, .seq = 1, .checksum = true},
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x0800, 9, 1, true),
                                       inner_v4())),
               s) == DecodeStatus::tcp);
   check_inner_v4(s);
@@ -173,38 +178,38 @@ TEST_CASE("tunnel: GRE with checksum, key and sequence; gretap; ERSPAN I, II, II
   CHECK(s.encap.layers[0].id == 9);
   CHECK(s.encap.virtual_network() == 0);  // a GRE key is not part of the flow key
 
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x6558}, inner_eth())), s) == DecodeStatus::tcp);
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x6558), inner_eth())), s) == DecodeStatus::tcp);
   check_inner_v4(s);
   CHECK_FALSE(s.encap.layers[0].has_id);
   CHECK(s.encap.layers[0].aux == 0x6558);
 
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x88be, .seq = 3}, pb::erspan2(100, inner_eth()))),
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x88be, std::nullopt, 3), pb::erspan2(100, inner_eth()))),
               s) == DecodeStatus::tcp);
   check_inner_v4(s);
   CHECK(s.encap.layers[0].kind == EncapKind::erspan2);
   CHECK(s.encap.layers[0].id == 100);
 
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x22eb, .seq = 3},
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x22eb, std::nullopt, 3),
                                       pb::erspan3(200, inner_eth(), true))),
               s) == DecodeStatus::tcp);
   check_inner_v4(s);
   CHECK(s.encap.layers[0].kind == EncapKind::erspan3);
   CHECK(s.encap.layers[0].id == 200);
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x22eb, .seq = 3}, pb::erspan3(201, inner_eth()))),
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x22eb, std::nullopt, 3), pb::erspan3(201, inner_eth()))),
               s) == DecodeStatus::tcp);
   CHECK(s.encap.layers[0].id == 201);
 
   // Type I: no sequence number, no ERSPAN header.
-  REQUIRE(run(d, outer_v4(47, pb::gre({.proto = 0x88be}, inner_eth())), s) == DecodeStatus::tcp);
+  REQUIRE(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x88be), inner_eth())), s) == DecodeStatus::tcp);
   CHECK(s.encap.layers[0].kind == EncapKind::erspan2);
   CHECK_FALSE(s.encap.layers[0].has_id);
 
   // ERSPAN II header with version 2: malformed. GRE version 1 (PPTP): not decoded.
   Buf bad = pb::erspan2(1, inner_eth());
   bad[0] = 0x20;
-  CHECK(run(d, outer_v4(47, pb::gre({.proto = 0x88be, .seq = 1}, bad)), s) ==
+  CHECK(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x88be, std::nullopt, 1), bad)), s) ==
         DecodeStatus::malformed);
-  CHECK(run(d, outer_v4(47, pb::gre({.proto = 0x880b, .version = 1}, inner_v4())), s) ==
+  CHECK(run(d, outer_v4(47, pb::gre(pb::gre_hdr(0x880b, std::nullopt, std::nullopt, false, 1), inner_v4())), s) ==
         DecodeStatus::not_tcp);
 }
 

@@ -59,9 +59,14 @@ def main():
 
     # 2. connections by inner 5-tuple of the SYNs.
     syns = tshark(args, args.capture, ["ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.srcport",
-                                       "tcp.dstport"], "tcp.flags.syn == 1 && tcp.flags.ack == 0")
-    theirs = sorted({(endpoint(last(r[0]) or last(r[1]), r[4]), endpoint(last(r[2]) or last(r[3]), r[5]))
-                     for r in syns})
+                                       "tcp.dstport", "frame.protocols"],
+                  "tcp.flags.syn == 1 && tcp.flags.ack == 0")
+
+    def inner(r):  # the innermost network header is the one just before tcp in frame.protocols
+        v6 = [p for p in r[6].split(":") if p in ("ip", "ipv6")][-1] == "ipv6"
+        return (endpoint(last(r[1]) if v6 else last(r[0]), r[4]),
+                endpoint(last(r[3]) if v6 else last(r[2]), r[5]))
+    theirs = sorted({inner(r) for r in syns})
     ours = sorted((c["client"], c["server"]) for c in conns)
     if theirs != ours or not ours:
         print(f"FAIL connections: tshark {theirs} wsdiag {ours}")

@@ -1,5 +1,5 @@
-// wsdiag — packet decoder: link layer -> IPv4 (RFC 791 §3.1) / IPv6 (RFC 8200 §3, §4) -> TCP
-// (RFC 9293 §3.1, options RFC 9293 §3.2 and RFC 7323 §2-3).
+// wsdiag — packet decoder entry point and link layers; IP and TCP are in ip.cpp, encapsulations
+// in tunnels.cpp.
 //
 // Link layers (https://www.tcpdump.org/linktypes.html):
 //   EN10MB   | dst 6 | src 6 | type 2 | [ TPID 2 | TCI 2 ]* ...      TPID 0x8100 / 0x88a8 / 0x9100
@@ -8,37 +8,19 @@
 //   NULL/LOOP| family 4 (host order of the capturing machine / network order) |
 //   RAW      | IP header ... (version nibble decides), IPV4 / IPV6 fixed
 //
-// IPv4 header (RFC 791 §3.1):
-//    0                   1                   2                   3
-//   |Version|  IHL  |    TOS        |          Total Length         |
-//   |         Identification        |Flags|     Fragment Offset     |
-//   |  TTL          |   Protocol    |        Header Checksum        |
-//   |                       Source Address                          |
-//   |                    Destination Address                        |
-//   |                    Options (IHL > 5)                          |
-//
-// IPv6 header (RFC 8200 §3): | Version 4 | TC 8 | Flow 20 | Payload Length 16 | Next 8 | Hop 8 |
-//   | Source 128 | Destination 128 |, then extension headers (§4): | Next 8 | Len 8 | ... |
-//   Fragment header (§4.5): | Next 8 | Res 8 | Offset 13 | Res 2 | M 1 | Identification 32 |
-//
-// TCP header (RFC 9293 §3.1):
-//   | Source Port 16 | Destination Port 16 | Sequence 32 | Acknowledgment 32 |
-//   | Data Offset 4 | Rsrvd 4 | Flags 8 | Window 16 | Checksum 16 | Urgent Pointer 16 | Options |
-//
 // Bounds: every read is through ByteReader. When bytes run out, the result is `truncated` if the
 // wire length says they existed (snaplen cut) and `malformed` if the headers claim more than the
 // wire carried. IP length fields bound what follows (Ethernet padding is ignored).
 #include "wsdiag/decode/decoder.h"
 
-#include <optional>
-
 #include <algorithm>
-#include <limits>
 
-#include "wsdiag/common/byte_reader.h"
-#include "wsdiag/decode/ip_fragments.h"
+#include "internal.h"
 
 namespace wsdiag::decode {
+
+using detail::Ctx;
+using detail::short_status;
 
 namespace {
 
@@ -53,12 +35,6 @@ constexpr int kDltIpv4 = 228;
 constexpr int kDltIpv6 = 229;
 constexpr int kDltLinuxSll2 = 276;
 
-constexpr std::uint16_t kEtherIpv4 = 0x0800;
-constexpr std::uint16_t kEtherIpv6 = 0x86dd;
-constexpr std::uint16_t kEtherVlan = 0x8100;
-constexpr std::uint16_t kEtherQinq = 0x88a8;
-constexpr std::uint16_t kEtherQinqOld = 0x9100;
-
 constexpr std::uint16_t kArphrdNetlink = 824;
 
 constexpr std::uint32_t kAfInet = 2;
@@ -67,119 +43,65 @@ constexpr std::uint32_t kAfInet6Bsd = 24;  // NetBSD, OpenBSD, BSD/OS
 constexpr std::uint32_t kAfInet6FreeBsd = 28;
 constexpr std::uint32_t kAfInet6Darwin = 30;
 
-constexpr std::uint8_t kProtoHopByHop = 0;
-constexpr std::uint8_t kProtoTcp = 6;
-constexpr std::uint8_t kProtoRouting = 43;
-constexpr std::uint8_t kProtoFragment = 44;
-constexpr std::uint8_t kProtoEsp = 50;
-constexpr std::uint8_t kProtoAh = 51;
-constexpr std::uint8_t kProtoNoNext = 59;
-constexpr std::uint8_t kProtoDstOpts = 60;
-
-constexpr int kMaxIpv6ExtHeaders = 16;
-
-constexpr std::size_t kIpv4MinHeader = 20;
-constexpr std::size_t kIpv6Header = 40;
-constexpr std::size_t kTcpMinHeader = 20;
-
-enum class Network : std::uint8_t { ipv4, ipv6, by_version, other };
-
-/// Status when `need` bytes from the start of a layer are not all captured: the snaplen cut them
-/// if the wire carried them, otherwise the headers lie.
-DecodeStatus short_status(std::uint64_t need, std::uint64_t wire) noexcept {
-  return need <= wire ? DecodeStatus::truncated : DecodeStatus::malformed;
-}
-
-bool is_vlan_tpid(std::uint16_t type) noexcept {
-  return type == kEtherVlan || type == kEtherQinq || type == kEtherQinqOld;
-}
-
-Network from_ethertype(std::uint16_t type) noexcept {
-  if (type == kEtherIpv4) return Network::ipv4;
-  if (type == kEtherIpv6) return Network::ipv6;
-  return Network::other;
-}
-
-Network from_address_family(std::uint32_t af) noexcept {
-  if (af == kAfInet) return Network::ipv4;
+/// NULL/LOOP address family -> EtherType (0 when neither IPv4 nor IPv6).
+std::uint16_t from_address_family(std::uint32_t af) noexcept {
+  if (af == kAfInet) return detail::kEtherIpv4;
   if (af == kAfInet6Linux || af == kAfInet6Bsd || af == kAfInet6FreeBsd || af == kAfInet6Darwin) {
-    return Network::ipv6;
+    return detail::kEtherIpv6;
   }
-  return Network::other;
+  return 0;
 }
 
-void set_addr(IpAddr& a, std::uint8_t family, Bytes raw) noexcept {
-  a.family = family;
-  a.bytes.fill(0);
-  std::copy(raw.begin(), raw.end(), a.bytes.begin());
-}
-
-std::array<std::uint8_t, 16> addr_array(Bytes raw) noexcept {
-  std::array<std::uint8_t, 16> a{};
-  std::copy(raw.begin(), raw.end(), a.begin());
-  return a;
-}
-
-/// TCP header and options. `data` holds the captured bytes of the TCP segment (never more than the
-/// IP length allows), `wire` its length on the wire as the IP header gives it.
-DecodeStatus decode_tcp(Bytes data, std::uint64_t wire, TcpSegment& out, DecodeStats& stats) {
-  if (wire < kTcpMinHeader) return DecodeStatus::malformed;
+DecodeStatus decode_link(Ctx& c, int linktype, Bytes data, std::uint64_t wire) {
   ByteReader r(data);
-  const std::uint16_t sport = r.u16be();
-  const std::uint16_t dport = r.u16be();
-  const std::uint32_t seq = r.u32be();
-  const std::uint32_t ack = r.u32be();
-  const std::uint8_t off_byte = r.u8();
-  const std::uint8_t flags = r.u8();
-  const std::uint16_t window = r.u16be();
-  r.skip(4);  // checksum (not verified), urgent pointer
-  if (!r.ok()) return DecodeStatus::truncated;
-
-  const std::size_t header_len = std::size_t{static_cast<std::uint8_t>(off_byte >> 4)} * 4;
-  if (header_len < kTcpMinHeader || header_len > wire) return DecodeStatus::malformed;
-  const Bytes options = r.bytes(header_len - kTcpMinHeader);
-  if (!r.ok()) return DecodeStatus::truncated;
-
-  out.src.port = sport;
-  out.dst.port = dport;
-  out.seq = seq;
-  out.ack = ack;
-  out.flags = flags;
-  out.window = window;
-
-  // Options (RFC 9293 §3.2): kind 0 ends, kind 1 pads, others are kind, length, data. A bad
-  // length stops option parsing; the segment itself stays usable.
-  ByteReader o(options);
-  while (o.remaining() > 0) {
-    const std::uint8_t kind = o.u8();
-    if (kind == 0) break;
-    if (kind == 1) continue;
-    if (!o.can_read(1)) break;
-    const std::uint8_t len = o.u8();
-    if (len < 2 || std::size_t{len} - 2 > o.remaining()) break;
-    const Bytes body = o.bytes(std::size_t{len} - 2);
-    switch (kind) {
-      case 2:  // MSS
-        if (len == 4) out.mss = static_cast<std::uint16_t>((body[0] << 8) | body[1]);
-        break;
-      case 3:  // window scale; RFC 7323 §2.3: values above 14 are used as 14
-        if (len == 3) out.wscale = static_cast<std::int8_t>(std::min<std::uint8_t>(body[0], 14));
-        break;
-      case 4:  // SACK permitted
-        if (len == 2) out.sack_permitted = true;
-        break;
-      default:  // timestamps (8), SACK blocks (5), ... are not needed downstream
-        break;
+  switch (linktype) {
+    case kDltEn10mb:
+      return detail::decode_ethernet(c, data, wire);
+    case kDltLinuxSll: {
+      if (data.size() < 16) return short_status(16, wire);
+      r.skip(2);
+      const std::uint16_t hatype = r.u16be();
+      r.skip(10);
+      const std::uint16_t proto = r.u16be();
+      if (hatype == kArphrdNetlink) return DecodeStatus::not_ip;
+      const auto rest = detail::after(data, wire, 16);
+      return detail::decode_ethertype(c, proto, rest.data, rest.wire);
     }
+    case kDltLinuxSll2: {
+      if (data.size() < 20) return short_status(20, wire);
+      const std::uint16_t proto = r.u16be();
+      r.skip(6);
+      const std::uint16_t hatype = r.u16be();
+      if (hatype == kArphrdNetlink) return DecodeStatus::not_ip;
+      const auto rest = detail::after(data, wire, 20);
+      return detail::decode_ethertype(c, proto, rest.data, rest.wire);
+    }
+    case kDltNull:
+    case kDltLoop: {
+      if (data.size() < 4) return short_status(4, wire);
+      const Bytes af = r.bytes(4);
+      std::uint16_t type = from_address_family(std::uint32_t{af[0]} | (std::uint32_t{af[1]} << 8) |
+                                               (std::uint32_t{af[2]} << 16) |
+                                               (std::uint32_t{af[3]} << 24));
+      if (type == 0) {
+        type = from_address_family((std::uint32_t{af[0]} << 24) | (std::uint32_t{af[1]} << 16) |
+                                   (std::uint32_t{af[2]} << 8) | std::uint32_t{af[3]});
+      }
+      if (type == 0) return DecodeStatus::not_ip;
+      const auto rest = detail::after(data, wire, 4);
+      return detail::decode_ethertype(c, type, rest.data, rest.wire);
+    }
+    case kDltRaw:
+    case kDltRawBsd:
+    case kLinktypeRaw:
+      return detail::decode_ip_any(c, data, wire);
+    case kDltIpv4:
+      return detail::decode_ipv4(c, data, wire);
+    case kDltIpv6:
+      return detail::decode_ipv6(c, data, wire);
+    default:
+      return DecodeStatus::unsupported_link;
   }
-
-  const Bytes payload = r.rest();
-  const std::uint64_t payload_wire = wire - header_len;
-  out.payload = payload.first(std::min<std::uint64_t>(payload.size(), payload_wire));
-  out.payload_wire_len = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(payload_wire, std::numeric_limits<std::uint32_t>::max()));
-  if (out.truncated()) ++stats.payload_truncated;
-  return DecodeStatus::tcp;
 }
 
 }  // namespace
@@ -207,6 +129,8 @@ const char* to_string(DecodeStatus s) noexcept {
       return "malformed";
     case DecodeStatus::unsupported_link:
       return "unsupported-link";
+    case DecodeStatus::tunnel_limit:
+      return "tunnel-limit";
   }
   return "unknown";
 }
@@ -234,331 +158,24 @@ Decoder::Decoder(const Limits& limits)
 
 Decoder::~Decoder() = default;
 
-namespace {
-
-/// Per-call state shared by the layer functions.
-struct Ctx {
-  TcpSegment& out;
-  DecodeStats& stats;
-  FragmentTable& frags;
-  std::int64_t ts_ns;
-};
-
-DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint64_t wire,
-                               bool allow_fragment, const std::array<std::uint8_t, 16>& src,
-                               const std::array<std::uint8_t, 16>& dst);
-
-// Stores one IPv4 or IPv6 fragment. nullopt when it completed its datagram (then in
-// c.frags.datagram()), else the status to return for this packet.
-std::optional<DecodeStatus> add_fragment(Ctx& c, const Fragment& f) {
-  switch (c.frags.add(f)) {
-    case FragmentResult::pending:
-      return DecodeStatus::fragment_pending;
-    case FragmentResult::dropped:
-      return DecodeStatus::fragment_dropped;
-    case FragmentResult::complete:
-      break;
-  }
-  ++c.stats.fragments_reassembled;
-  c.out.from_fragments = true;
-  c.out.ip_length_exceeds_frame = false;
-  return std::nullopt;
-}
-
-DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
-  ByteReader r(ip);
-  const std::uint8_t vihl = r.u8();
-  r.skip(1);  // TOS
-  const std::uint16_t total_field = r.u16be();
-  const std::uint16_t id = r.u16be();
-  const std::uint16_t frag_field = r.u16be();
-  r.skip(1);  // TTL
-  const std::uint8_t proto = r.u8();
-  r.skip(2);  // checksum (not verified)
-  const Bytes src = r.bytes(4);
-  const Bytes dst = r.bytes(4);
-  if (!r.ok()) return short_status(kIpv4MinHeader, ip_wire);
-  if ((vihl >> 4) != 4) return DecodeStatus::malformed;
-  const std::size_t header_len = std::size_t{static_cast<std::uint8_t>(vihl & 0x0f)} * 4;
-  if (header_len < kIpv4MinHeader) return DecodeStatus::malformed;
-
-  const bool more_fragments = (frag_field & 0x2000) != 0;
-  const std::uint32_t frag_offset =
-      std::uint32_t{static_cast<std::uint16_t>(frag_field & 0x1fff)} * 8;
-  const bool is_fragment = more_fragments || frag_offset != 0;
-
-  std::uint64_t total = total_field;
-  if (total == 0 && !is_fragment) {
-    // Segmentation offload on the capturing host leaves 0 here; the frame length is the truth.
-    ++c.stats.ip_total_length_zero;
-    total = ip_wire;
-  }
-  if (total < header_len) return DecodeStatus::malformed;
-  if (ip.size() < header_len) return short_status(header_len, ip_wire);
-  if (total > ip_wire) {
-    c.out.ip_length_exceeds_frame = true;
-    ++c.stats.ip_length_exceeds_frame;
-    total = ip_wire;
-  }
-  const std::size_t captured = static_cast<std::size_t>(std::min<std::uint64_t>(total, ip.size()));
-  const Bytes body = ip.subspan(header_len, captured - header_len);
-  const std::uint64_t body_wire = total - header_len;
-
-  set_addr(c.out.src.addr, 4, src);
-  set_addr(c.out.dst.addr, 4, dst);
-
-  if (is_fragment) {
-    ++c.stats.fragments;
-    if (proto != kProtoTcp) return DecodeStatus::not_tcp;
-    if (body.size() < body_wire || c.out.ip_length_exceeds_frame) {
-      return DecodeStatus::fragment_dropped;  // a fragment missing bytes can never complete
-    }
-    Fragment f;
-    f.key.family = 4;
-    f.key.protocol = proto;
-    f.key.id = id;
-    f.key.src = addr_array(src);
-    f.key.dst = addr_array(dst);
-    f.offset = frag_offset;
-    f.more = more_fragments;
-    f.next_header = proto;
-    f.data = body;
-    f.ts_ns = c.ts_ns;
-    if (const auto st = add_fragment(c, f)) return *st;
-    const Bytes datagram = c.frags.datagram();
-    return decode_tcp(datagram, datagram.size(), c.out, c.stats);
-  }
-  if (proto != kProtoTcp) return DecodeStatus::not_tcp;
-  return decode_tcp(body, body_wire, c.out, c.stats);
-}
-
-DecodeStatus decode_ipv6(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
-  ByteReader r(ip);
-  const std::uint8_t version = static_cast<std::uint8_t>(r.u8() >> 4);
-  r.skip(3);  // traffic class, flow label
-  const std::uint16_t payload_len = r.u16be();
-  const std::uint8_t next = r.u8();
-  r.skip(1);  // hop limit
-  const Bytes src = r.bytes(16);
-  const Bytes dst = r.bytes(16);
-  if (!r.ok()) return short_status(kIpv6Header, ip_wire);
-  if (version != 6) return DecodeStatus::malformed;
-  if (payload_len == 0) {
-    // Nothing follows, or a Jumbo Payload option (RFC 2675), which we do not decode.
-    return next == kProtoNoNext ? DecodeStatus::not_tcp : DecodeStatus::malformed;
-  }
-  std::uint64_t total = kIpv6Header + payload_len;
-  if (total > ip_wire) {
-    c.out.ip_length_exceeds_frame = true;
-    ++c.stats.ip_length_exceeds_frame;
-    total = ip_wire;
-  }
-  const std::size_t captured = static_cast<std::size_t>(std::min<std::uint64_t>(total, ip.size()));
-  set_addr(c.out.src.addr, 6, src);
-  set_addr(c.out.dst.addr, 6, dst);
-  return decode_ipv6_chain(c, next, ip.subspan(kIpv6Header, captured - kIpv6Header),
-                           total - kIpv6Header, true, addr_array(src), addr_array(dst));
-}
-
-/// Walks IPv6 extension headers (RFC 8200 §4) starting with `next`, over `data` (captured) of
-/// `wire` bytes on the wire, up to TCP.
-DecodeStatus decode_ipv6_chain(Ctx& c, std::uint8_t next, Bytes data, std::uint64_t wire,
-                               bool allow_fragment, const std::array<std::uint8_t, 16>& src,
-                               const std::array<std::uint8_t, 16>& dst) {
-  ByteReader r(data);
-  for (int i = 0; i < kMaxIpv6ExtHeaders; ++i) {
-    const std::size_t start = r.pos();
-    switch (next) {
-      case kProtoTcp: {
-        const Bytes rest = r.rest();
-        return decode_tcp(rest, wire - start, c.out, c.stats);
-      }
-      case kProtoHopByHop:
-      case kProtoRouting:
-      case kProtoDstOpts:
-      case kProtoAh: {
-        const std::uint8_t following = r.u8();
-        const std::uint8_t len_field = r.u8();
-        if (!r.ok()) return short_status(std::uint64_t{start} + 2, wire);
-        // AH counts 4-byte units minus 2 (RFC 4302 §2.2); the others 8-byte units minus 1.
-        const std::size_t len =
-            next == kProtoAh ? (std::size_t{len_field} + 2) * 4 : (std::size_t{len_field} + 1) * 8;
-        r.skip(len - 2);
-        if (!r.ok()) return short_status(std::uint64_t{start} + len, wire);
-        next = following;
-        break;
-      }
-      case kProtoFragment: {
-        const std::uint8_t following = r.u8();
-        r.skip(1);
-        const std::uint16_t off_field = r.u16be();
-        const std::uint32_t id = r.u32be();
-        if (!r.ok()) return short_status(std::uint64_t{start} + 8, wire);
-        const std::uint32_t offset = off_field & 0xfff8u;
-        const bool more = (off_field & 1u) != 0;
-        if (offset == 0 && !more) {  // atomic fragment (RFC 6946): just continue
-          next = following;
-          break;
-        }
-        ++c.stats.fragments;
-        if (!allow_fragment) return DecodeStatus::malformed;
-        if (following != kProtoTcp && following != kProtoRouting && following != kProtoDstOpts &&
-            following != kProtoAh) {
-          return DecodeStatus::not_tcp;  // UDP, ICMPv6, ...: not worth reassembling
-        }
-        const Bytes rest = r.rest();
-        if (rest.size() < wire - r.pos() || c.out.ip_length_exceeds_frame) {
-          return DecodeStatus::fragment_dropped;
-        }
-        Fragment f;
-        f.key.family = 6;
-        f.key.id = id;
-        f.key.src = src;
-        f.key.dst = dst;
-        f.offset = offset;
-        f.more = more;
-        f.next_header = following;
-        f.data = rest;
-        f.ts_ns = c.ts_ns;
-        if (const auto st = add_fragment(c, f)) return *st;
-        const Bytes datagram = c.frags.datagram();
-        return decode_ipv6_chain(c, c.frags.datagram_next_header(), datagram, datagram.size(),
-                                 false, src, dst);
-      }
-      case kProtoEsp:  // encrypted: whatever follows is not readable
-      case kProtoNoNext:
-        return DecodeStatus::not_tcp;
-      default:  // UDP, ICMPv6, ...
-        return DecodeStatus::not_tcp;
-    }
-  }
-  return DecodeStatus::malformed;  // absurdly long header chain
-}
-
-}  // namespace
-
 DecodeStatus Decoder::decode(const capture::PacketRecord& rec, TcpSegment& out) {
+  const Bytes data = rec.bytes.first(std::min<std::size_t>(rec.bytes.size(), rec.caplen));
+  return decode(rec.linktype, data, rec.wire_len, rec.ts_ns, out);
+}
+
+DecodeStatus Decoder::decode(int linktype, Bytes data, std::uint64_t wire_len, std::int64_t ts_ns,
+                             TcpSegment& out) {
   out = TcpSegment{};
   ++stats_.packets;
-
-  const Bytes data = rec.bytes.first(std::min<std::size_t>(rec.bytes.size(), rec.caplen));
-  const std::uint64_t wire = std::max<std::uint64_t>(rec.wire_len, data.size());
-  ByteReader r(data);
-  Network net = Network::other;
-  DecodeStatus st = DecodeStatus::not_ip;
-  bool ok = true;
-
-  const auto ethertype_chain = [&](std::uint16_t type) {
-    while (is_vlan_tpid(type)) {
-      const std::uint64_t tag_end = std::uint64_t{r.pos()} + 4;
-      r.skip(2);  // TCI
-      type = r.u16be();
-      if (!r.ok()) {
-        st = short_status(tag_end, wire);
-        ok = false;
-        return;
-      }
-    }
-    net = from_ethertype(type);
-  };
-  const auto need_header = [&](std::size_t len) {
-    if (data.size() >= len) return true;
-    st = short_status(len, wire);
-    ok = false;
-    return false;
-  };
-
-  switch (rec.linktype) {
-    case kDltEn10mb:
-      if (need_header(14)) {
-        r.skip(12);
-        ethertype_chain(r.u16be());
-      }
-      break;
-    case kDltLinuxSll:
-      if (need_header(16)) {
-        r.skip(2);
-        const std::uint16_t hatype = r.u16be();
-        r.skip(10);
-        const std::uint16_t proto = r.u16be();
-        if (hatype != kArphrdNetlink) ethertype_chain(proto);
-      }
-      break;
-    case kDltLinuxSll2:
-      if (need_header(20)) {
-        const std::uint16_t proto = r.u16be();
-        r.skip(6);
-        const std::uint16_t hatype = r.u16be();
-        r.skip(10);
-        if (hatype != kArphrdNetlink) ethertype_chain(proto);
-      }
-      break;
-    case kDltNull:
-    case kDltLoop:
-      if (need_header(4)) {
-        const Bytes af = r.bytes(4);
-        net = from_address_family(std::uint32_t{af[0]} | (std::uint32_t{af[1]} << 8) |
-                                  (std::uint32_t{af[2]} << 16) | (std::uint32_t{af[3]} << 24));
-        if (net == Network::other) {
-          net = from_address_family((std::uint32_t{af[0]} << 24) | (std::uint32_t{af[1]} << 16) |
-                                    (std::uint32_t{af[2]} << 8) | std::uint32_t{af[3]});
-        }
-      }
-      break;
-    case kDltRaw:
-    case kDltRawBsd:
-    case kLinktypeRaw:
-      net = Network::by_version;
-      break;
-    case kDltIpv4:
-      net = Network::ipv4;
-      break;
-    case kDltIpv6:
-      net = Network::ipv6;
-      break;
-    default:
-      st = DecodeStatus::unsupported_link;
-      ok = false;
-      break;
-  }
-
-  if (ok) {
-    const Bytes ip = r.rest();
-    const std::uint64_t ip_wire = wire - r.pos();
-    if (net == Network::by_version) {
-      if (ip.empty()) {
-        net = Network::other;
-        st = short_status(1, ip_wire);
-        ok = false;
-      } else {
-        const int version = ip[0] >> 4;
-        net = version == 4 ? Network::ipv4 : version == 6 ? Network::ipv6 : Network::other;
-        if (net == Network::other) {
-          st = DecodeStatus::malformed;
-          ok = false;
-        }
-      }
-    }
-    if (ok) {
-      Ctx c{out, stats_, frags_->table, rec.ts_ns};
-      switch (net) {
-        case Network::ipv4:
-          st = decode_ipv4(c, ip, ip_wire);
-          break;
-        case Network::ipv6:
-          st = decode_ipv6(c, ip, ip_wire);
-          break;
-        case Network::by_version:
-        case Network::other:
-          st = DecodeStatus::not_ip;
-          break;
-      }
-    }
-  }
+  const std::uint64_t wire = std::max<std::uint64_t>(wire_len, data.size());
+  Ctx c{out, stats_, frags_->table, ts_ns,
+        std::min<std::size_t>(limits_.tunnel_layers, Encap::kMaxLayers)};
+  const DecodeStatus st = decode_link(c, linktype, data, wire);
 
   switch (st) {
     case DecodeStatus::tcp:
       ++stats_.tcp;
+      if (!out.encap.empty()) ++stats_.tunnelled;
       break;
     case DecodeStatus::not_ip:
       ++stats_.not_ip;
@@ -579,6 +196,9 @@ DecodeStatus Decoder::decode(const capture::PacketRecord& rec, TcpSegment& out) 
       break;
     case DecodeStatus::unsupported_link:
       ++stats_.unsupported_link;
+      break;
+    case DecodeStatus::tunnel_limit:
+      ++stats_.tunnel_limit;
       break;
   }
   stats_.fragments_evicted = frags_->table.evicted();

@@ -77,6 +77,8 @@ void Connection::flip() {
   std::swap(ep_[0], ep_[1]);
   std::swap(reasm_[0], reasm_[1]);
   std::swap(marked_[0], marked_[1]);
+  std::swap(encap_[0], encap_[1]);
+  std::swap(encap_packets_[0], encap_packets_[1]);
   reasm_[0].set_dir(Dir::c2s);
   reasm_[1].set_dir(Dir::s2c);
   for (char& ch : history_) {
@@ -106,6 +108,9 @@ void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
   ep.last_packet = at;
   ep.payload_bytes += seg.payload_wire_len;
   if (seg.payload_wire_len > 0) ep.last_payload = at;
+  if (!seg.encap.empty()) {
+    if (encap_packets_[i]++ == 0) encap_[i] = seg.encap;
+  }
 
   std::uint32_t data_seq = seg.seq;
   if (seg.has(tf::syn)) {
@@ -182,7 +187,7 @@ std::size_t FlowTable::KeyHash::operator()(const Key& k) const noexcept {
     h *= 0xBF58476D1CE4E5B9ull;
     return h ^ (h >> 31);
   };
-  std::uint64_t h = (std::uint64_t{k.lo.port} << 16) | k.hi.port;
+  std::uint64_t h = (std::uint64_t{k.vnet} << 32) | (std::uint64_t{k.lo.port} << 16) | k.hi.port;
   h = mix(h, word(k.lo.addr.bytes, 0));
   h = mix(h, word(k.hi.addr.bytes, 0));
   if ((k.lo.addr.family | k.hi.addr.family) == 6) {
@@ -209,8 +214,9 @@ void FlowTable::set_shard(unsigned index, unsigned count) noexcept {
 }
 
 FlowTable::Key FlowTable::key_of(const TcpSegment& seg) noexcept {
-  if (seg.src < seg.dst) return Key{seg.src, seg.dst};
-  return Key{seg.dst, seg.src};
+  const std::uint32_t vnet = seg.encap.virtual_network();
+  if (seg.src < seg.dst) return Key{seg.src, seg.dst, vnet};
+  return Key{seg.dst, seg.src, vnet};
 }
 
 Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
@@ -243,6 +249,7 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   const Endpoint& client = sender_is_client ? seg.src : seg.dst;
   const Endpoint& server = sender_is_client ? seg.dst : seg.src;
   auto conn = std::make_unique<Connection>(next_id_, client, server, role, limits_, at);
+  conn->vnet_ = seg.encap.virtual_network();
   next_id_ += id_step_;
   if (shards_ > 1) created_at_.push_back(at.index);
   Connection* c = conn.get();
@@ -259,7 +266,8 @@ void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
   c->finish(how, at);
   observer_->on_close(*c);
   (c->closed_ ? closed_lru_ : open_lru_).erase(c->lru_pos_);
-  table_.erase(Key{std::min(c->client_, c->server_), std::max(c->client_, c->server_)});
+  table_.erase(
+      Key{std::min(c->client_, c->server_), std::max(c->client_, c->server_), c->vnet_});
 }
 
 void FlowTable::process(const TcpSegment& seg, PacketRef at) {

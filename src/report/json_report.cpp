@@ -138,6 +138,62 @@ Json tcp_end_json(const diag::ConnectionSummary& s) {
   return j;
 }
 
+Json encap_layer_json(const EncapLayer& l) {
+  Json j = Json::object();
+  j["kind"] = to_string(l.kind);
+  switch (l.kind) {
+    case EncapKind::vxlan:
+      j["vni"] = l.id;
+      break;
+    case EncapKind::geneve:
+      j["vni"] = l.id;
+      j["options_bytes"] = l.aux;
+      break;
+    case EncapKind::gre:
+      j["key"] = l.has_id ? Json(l.id) : Json(nullptr);
+      j["protocol"] = fmt::format("{:#06x}", l.aux);
+      break;
+    case EncapKind::erspan2:
+    case EncapKind::erspan3:
+      j["session"] = l.has_id ? Json(l.id) : Json(nullptr);
+      break;
+    case EncapKind::ip_in_ip:
+      j["inner"] = l.inner_family == 6 ? "ipv6" : "ipv4";
+      break;
+    case EncapKind::gtpu:
+      j["teid"] = l.id;
+      break;
+    case EncapKind::mpls:
+      j["label"] = l.id;
+      j["labels"] = l.aux;
+      break;
+    case EncapKind::pppoe:
+      j["session"] = l.id;
+      break;
+    case EncapKind::none:
+      break;
+  }
+  if (l.src.family != 0) {
+    j["src"] = l.src.to_string();
+    j["dst"] = l.dst.to_string();
+  }
+  j["text"] = encap_layer_text(l);
+  return j;
+}
+
+Json tunnel_json(const diag::TunnelSummary& t) {
+  Json j = Json::object();
+  for (const auto* side : {&t.client, &t.server}) {
+    Json layers = Json::array();
+    for (std::size_t i = 0; i < side->encap.depth && i < Encap::kMaxLayers; ++i) {
+      layers.push_back(encap_layer_json(side->encap.layers[i]));
+    }
+    j[side == &t.client ? "client" : "server"] =
+        Json{{"packets", side->packets}, {"of", side->of}, {"layers", std::move(layers)}};
+  }
+  return j;
+}
+
 Json finding_json(const diag::Finding& f) {
   const auto& info = diag::rule_info(f.rule);
   Json j = Json::object();
@@ -214,6 +270,7 @@ Json to_json(const ConnReport& c) {
   j["history"] = s.history;
   j["tcp_handshake_seen"] = s.tcp_handshake_seen;
   j["handshake_captured"] = s.handshake_captured;
+  if (s.tunnel.any()) j["tunnel"] = tunnel_json(s.tunnel);  // extra, only when tunnelled
 
   j["handshake"] = handshake_json(s, c.verdict);
   j["frames"] = Json{{"client", s.c2s.frames}, {"server", s.s2c.frames}};

@@ -46,6 +46,7 @@ void connection_section(std::string& out, const ConnReport& c) {
   row(out, "start", iso8601_utc(s.first.ts_ns));
   row(out, "end", iso8601_utc(s.last.ts_ns));
   row(out, "packets", fmt::format("{} (#{} to #{})", s.packets, s.first.index, s.last.index));
+  if (s.tunnel.any()) row(out, "tunnel", joined(describe_tunnel(s.tunnel)));
   row(out, "verdict code", v.code ? fmt::format("{}", *v.code) : std::string("none"));
   row(out, "caused by", escape_markdown(side_text(v.side)));
   if (c.cause) {

@@ -176,6 +176,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
     b.field("time", fmt::format("{}, lasted {}, {}", iso8601_utc(s.first.ts_ns),
                                 human_duration_ms(dur), packets));
   }
+  if (s.tunnel.any()) b.field("tunnel", describe_tunnel(s.tunnel));
   b.field("handshake", describe_handshake(s, detail));
   // After a failed handshake there is no WebSocket traffic to describe.
   const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;

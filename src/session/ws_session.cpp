@@ -844,6 +844,8 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   s.handshake_captured = !(forced_ && websocket_);
   s.tcp_handshake_seen = c.handshake_seen();
   s.history = c.history();
+  s.tunnel.client = {c.encap(Dir::c2s), c.encap_packets(Dir::c2s), c.endpoint(Dir::c2s).packets};
+  s.tunnel.server = {c.encap(Dir::s2c), c.encap_packets(Dir::s2c), c.endpoint(Dir::s2c).packets};
   s.first = c.first_packet();
   s.last = c.last_packet();
   s.packets = c.packets();

@@ -151,6 +151,11 @@ for g in "${gen_list[@]}"; do
   run_compare "gen:$g" "$GEN/$g.$ext" --wsdiag "$BIN" --truth "$GEN/$g.json"
 done
 
+# --- samples made over real tunnels (scripts/samples/tunnels.sh): tshark decapsulates too -----------
+for f in "$SRC"/samples/tunnel-*.pcap; do
+  [ -f "$f" ] && run_compare "sample:${f##*/}" "$f" --wsdiag "$BIN"
+done
+
 # --- corpus -----------------------------------------------------------------------------------------
 if [ -d "$CORPUS" ]; then
   echo "# corpus captures under $CORPUS"

@@ -22,6 +22,9 @@ struct Limits {
   std::size_t ip_frag_datagrams = 256;
   std::size_t ip_frag_bytes = 4 << 20;
   std::int64_t ip_frag_timeout_ns = 30'000'000'000;
+  /// Encapsulation layers (tunnels, MPLS, PPPoE) decoded around one packet; at most
+  /// Encap::kMaxLayers. A packet nested deeper is counted (DecodeStats::tunnel_limit), not decoded.
+  std::size_t tunnel_layers = 4;
   /// Largest HTTP Upgrade request/response head kept.
   std::size_t http_head_bytes = 16 * 1024;
   /// Largest inflated message size validated before a finding (permessage-deflate).

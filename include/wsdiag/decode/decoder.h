@@ -2,6 +2,11 @@
 //
 // Link types: Ethernet (with any number of 802.1Q/802.1ad tags), Linux cooked SLL and SLL2,
 // NULL/LOOP (BSD loopback, either byte order), raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6).
+// Encapsulations (tunnels.cpp), nested up to Limits::tunnel_layers: VXLAN (UDP 4789, 8472),
+// Geneve (UDP 6081, options), GRE with key/sequence carrying IP, Ethernet (gretap) or MPLS,
+// ERSPAN types I-III, IPv4/IPv6 in IPv4/IPv6, GTP-U (UDP 2152, extension headers), MPLS label
+// stacks, PPPoE sessions. The TCP segment is the innermost one; `TcpSegment::encap` says what
+// it came in.
 // IPv4 with options; IPv6 with extension headers; IP fragments reassembled within Limits.
 // Checksums are not verified (offload makes them wrong on the sender's own captures).
 //
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "wsdiag/capture/capture.h"
+#include "wsdiag/common/encap.h"
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
 
@@ -49,6 +55,8 @@ struct TcpSegment {
   bool ip_length_exceeds_frame = false;
   /// The segment came out of IP fragment reassembly.
   bool from_fragments = false;
+  /// Tunnels / label stacks / PPPoE around the segment, outermost first (empty: none).
+  Encap encap;
 
   [[nodiscard]] bool has(std::uint8_t f) const noexcept { return (flags & f) != 0; }
   [[nodiscard]] bool truncated() const noexcept { return payload_wire_len > payload.size(); }
@@ -63,6 +71,7 @@ enum class DecodeStatus : std::uint8_t {
   truncated,         ///< the snaplen cut the packet before the TCP header ended
   malformed,         ///< bytes present but invalid (bad IP version, header length, ...)
   unsupported_link,  ///< the capture's link type is not one we decode
+  tunnel_limit,      ///< nested deeper than Limits::tunnel_layers encapsulations
 };
 
 const char* to_string(DecodeStatus s) noexcept;
@@ -83,6 +92,8 @@ struct DecodeStats {
   std::uint64_t unsupported_link = 0;
   std::uint64_t ip_length_exceeds_frame = 0;  ///< IP length fields claimed more than the frame had
   std::uint64_t ip_total_length_zero = 0;     ///< IPv4 total length 0 (TSO): frame length used
+  std::uint64_t tunnelled = 0;     ///< TCP segments decoded from inside an encapsulation
+  std::uint64_t tunnel_limit = 0;  ///< packets nested deeper than Limits::tunnel_layers
 };
 
 /// True if decode() understands this DLT/LINKTYPE value: 0 NULL, 1 EN10MB, 12 and 14 RAW (Linux,
@@ -98,6 +109,10 @@ class Decoder {
 
   /// Decodes one capture record. On DecodeStatus::tcp, `out` holds the segment.
   DecodeStatus decode(const capture::PacketRecord& rec, TcpSegment& out);
+  /// Decodes one raw packet of link type `linktype` (captured bytes `data`, `wire_len` on the
+  /// wire): the entry point for fuzzing and tests. Allocation-free unless IP fragments are kept.
+  DecodeStatus decode(int linktype, Bytes data, std::uint64_t wire_len, std::int64_t ts_ns,
+                      TcpSegment& out);
 
   [[nodiscard]] const DecodeStats& stats() const noexcept { return stats_; }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "wsdiag/common/encap.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/diag/rules.h"
 
@@ -101,6 +102,19 @@ struct DirCounters {
   PacketRef last_ping;
 };
 
+/// What one side's packets were encapsulated in (the first tunnelled packet's layers).
+struct TunnelSide {
+  Encap encap;
+  std::uint64_t packets = 0;  ///< this side's packets that came in an encapsulation
+  std::uint64_t of = 0;       ///< all of this side's packets
+};
+
+struct TunnelSummary {
+  TunnelSide client;  ///< client -> server packets
+  TunnelSide server;  ///< server -> client packets
+  [[nodiscard]] bool any() const noexcept { return client.packets + server.packets != 0; }
+};
+
 struct ConnectionSummary {
   std::uint64_t id = 0;
   std::string client;          ///< "ip:port"
@@ -109,6 +123,7 @@ struct ConnectionSummary {
   bool handshake_captured = true;  ///< false when decoding starts after the handshake (--ws-port)
   bool tcp_handshake_seen = false; ///< the client's SYN was captured
   std::string history;         ///< Zeek-style TCP history
+  TunnelSummary tunnel;        ///< tunnels, label stacks, PPPoE the packets came in
   PacketRef first;
   PacketRef last;
   std::uint64_t packets = 0;

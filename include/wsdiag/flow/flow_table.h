@@ -1,7 +1,14 @@
 // wsdiag — flow layer: TCP segments -> connections.
 //
 // Design note. Connections are keyed by the full 5-tuple (both endpoints, compared whole: no
-// hashed keys standing in for the tuple). The client is the SYN sender; a SYN-ACK's receiver is
+// hashed keys standing in for the tuple) plus the virtual network of a tunnelled segment (the
+// VXLAN or Geneve VNI, Encap::virtual_network()): tenants of two virtual networks may reuse the
+// same inner addresses, and a VNI is the same in both directions. Other tunnel identifiers are
+// not in the key: GTP-U TEIDs and MPLS labels differ per direction, a GRE key may (ikey/okey),
+// and outer addresses swap per direction and change with the path; keying by them would split
+// one connection in two. A capture of both underlay and overlay (`-i any` on a node) therefore
+// shows a VXLAN connection twice (VNI and none) but a GRE or IP-in-IP one once, with every
+// segment seen twice (retransmissions in its history). The client is the SYN sender; a SYN-ACK's receiver is
 // the client when the SYN was missed; for a capture that starts mid-connection the role is a
 // guess (an HTTP request line marks its sender as the client, a status line its receiver; else
 // the lower port is the server) and is re-checked at the first payload byte. Each connection
@@ -84,6 +91,14 @@ class Connection {
   /// Why tracking ended (set just before the observer's on_close).
   [[nodiscard]] reassembly::EndReason end_reason() const noexcept { return end_reason_; }
   [[nodiscard]] reassembly::StreamSink* sink() const noexcept { return sink_.get(); }
+  /// The encapsulation of the first tunnelled packet each side sent (empty if none was), and how
+  /// many of that side's packets came in an encapsulation.
+  [[nodiscard]] const Encap& encap(Dir d) const noexcept { return encap_[static_cast<int>(d)]; }
+  [[nodiscard]] std::uint64_t encap_packets(Dir d) const noexcept {
+    return encap_packets_[static_cast<int>(d)];
+  }
+  /// VXLAN/Geneve VNI + 1 this connection is keyed in (0: none).
+  [[nodiscard]] std::uint32_t virtual_network() const noexcept { return vnet_; }
 
  private:
   friend class FlowTable;
@@ -100,6 +115,9 @@ class Connection {
   std::array<EndpointState, 2> ep_;
   std::array<reassembly::Reassembler, 2> reasm_;
   std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
+  std::array<Encap, 2> encap_{};
+  std::array<std::uint64_t, 2> encap_packets_{};
+  std::uint32_t vnet_ = 0;
   std::string history_;
   PacketRef first_;
   PacketRef last_;
@@ -169,6 +187,7 @@ class FlowTable {
   struct Key {
     Endpoint lo;
     Endpoint hi;
+    std::uint32_t vnet = 0;  ///< Encap::virtual_network()
     friend bool operator==(const Key&, const Key&) = default;
   };
   struct KeyHash {

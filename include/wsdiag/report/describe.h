@@ -32,6 +32,13 @@ std::vector<std::string> describe_close(const diag::ConnectionSummary& s);
 /// Lines describing how TCP ended (how, by, packet, idle before; detail: FIN/RST of each side).
 std::vector<std::string> describe_tcp_end(const diag::ConnectionSummary& s, bool detail);
 
+/// Lines describing the encapsulation the packets came in (empty for an untunnelled connection):
+/// one line when both directions mirror each other ("VXLAN VNI 42 10.0.0.1 <-> 10.0.0.2"), else
+/// one per side; a note when only some packets were encapsulated.
+std::vector<std::string> describe_tunnel(const diag::TunnelSummary& t);
+/// One layer without addresses: "VXLAN VNI 42", "GTP-U TEID 0x00000001", "IPv6 in IPv4".
+std::string encap_layer_text(const EncapLayer& l);
+
 struct TimelineEvent {
   PacketRef at;
   std::string what;

@@ -24,6 +24,7 @@
 #include "wsdiag/diag/rules.h"
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/diag/verdict.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/ws/utf8.h"
 
 namespace wsdiag::diag {
@@ -780,7 +781,8 @@ Verdict make_open(const ConnectionSummary& s) {
 
 // ---------------------------------------------------------------------------------------------
 
-constexpr std::array<VerdictRule, 4> kTable{{
+constexpr std::array<VerdictRule, 5> kTable{{
+    {"tls-not-decrypted", tls_verdict_applies, make_tls_verdict, tls_verdict_explains},
     {"handshake-failed", applies_handshake_failed, make_handshake_failed,
      explains_handshake_failed},
     {"closed", applies_closed, make_closed, explains_closed},

@@ -87,11 +87,12 @@ void check_complete(const Verdict& v) {
 
 TEST_CASE("verdict table: rows in order", "[diag]") {
   const auto table = verdict_table();
-  REQUIRE(table.size() == 4);
-  CHECK(table[0].name == "handshake-failed");
-  CHECK(table[1].name == "closed");
-  CHECK(table[2].name == "abnormal-1006");
-  CHECK(table[3].name == "open");
+  REQUIRE(table.size() == 5);
+  CHECK(table[0].name == "tls-not-decrypted");
+  CHECK(table[1].name == "handshake-failed");
+  CHECK(table[2].name == "closed");
+  CHECK(table[3].name == "abnormal-1006");
+  CHECK(table[4].name == "open");
   for (const VerdictRule& r : table) {
     CHECK(r.applies != nullptr);
     CHECK(r.make != nullptr);

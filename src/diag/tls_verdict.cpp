@@ -180,6 +180,17 @@ void add_tls_findings(ConnectionSummary& s) {
                             fmt::format("the {} sent a {} alert {} ({})", who, f.alert.level == 2 ? "fatal" : "warning",
                                         tls::alert_name(f.alert.description), f.alert.description)});
     }
+    // With the WebSocket layer visible the session reports capture problems itself.
+    if (!s.websocket && f.gap_bytes > 0) {
+      s.findings.push_back({RuleId::capture_gap, side, f.first_gap,
+                            fmt::format("{} bytes from the {} missing from the capture in {} gap(s)", f.gap_bytes, who,
+                                        f.gaps)});
+    }
+    if (!s.websocket && f.snaplen_bytes > 0) {
+      s.findings.push_back({RuleId::snaplen_truncated, side, f.first_snaplen,
+                            fmt::format("{} payload bytes from the {} cut off by the capture's snaplen",
+                                        f.snaplen_bytes, who)});
+    }
     if (f.malformed) {
       s.findings.push_back({RuleId::tls_malformed, side, f.problem_at,
                             fmt::format("the {}'s stream stopped being TLS records at packet {}", who, f.problem_at.index)});

@@ -337,9 +337,11 @@ nlohmann::ordered_json JsonTally::summary_json(const Report& r) const {
   summary["by_rule"] = std::move(br);
   summary["tcp_connections"] = r.stats.tcp_connections;
   summary["all"] = r.all;
-  Json sni = Json::object();
-  for (const auto& [k, n] : tls_sni) sni[k] = n;
-  summary["tls_not_decrypted"] = Json{{"connections", tls_not_decrypted}, {"by_sni", std::move(sni)}};
+  if (tls_not_decrypted != 0) {  // only when TLS connections were listed undecrypted
+    Json sni = Json::object();
+    for (const auto& [k, n] : tls_sni) sni[k] = n;
+    summary["tls_not_decrypted"] = Json{{"connections", tls_not_decrypted}, {"by_sni", std::move(sni)}};
+  }
   return summary;
 }
 

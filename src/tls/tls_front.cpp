@@ -133,6 +133,15 @@ void TlsFront::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Packe
     return;
   }
   auto& ds = st_->dir(d);
+  auto& df = ds.f();
+  if (why == reassembly::GapReason::snaplen) {
+    if (df.snaplen_bytes == 0) df.first_snaplen = at;
+    df.snaplen_bytes += len;
+  } else {
+    if (df.gaps == 0) df.first_gap = at;
+    ++df.gaps;
+    df.gap_bytes += len;
+  }
   if (!ds.rec.stopped() && !ds.rec.skip_gap(len, at, ds)) {
     auto& f = ds.f();
     if (!f.gap) {

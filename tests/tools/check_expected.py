@@ -174,7 +174,11 @@ def main(argv):
             fail(name, [f"#{r.conn} appears twice in the TSV (again at line {r.lineno})" for r in dup])
             continue
 
-        res = subprocess.run([binary, "--format", "json", "--no-progress", "samples/" + name],
+        # wss:// samples come with their TLS key log (samples/NAME.keys): the verdict is the
+        # decrypted connection's, which must equal the plaintext equivalent's.
+        keys = os.path.join("samples", os.path.splitext(name)[0] + ".keys")
+        extra = ["--tls-keylog", keys] if os.path.isfile(os.path.join(src, keys)) else []
+        res = subprocess.run([binary, "--format", "json", "--no-progress", *extra, "samples/" + name],
                              cwd=src, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if res.returncode != 0:
             fail(name, [f"wsdiag exited {res.returncode}: "

@@ -52,6 +52,11 @@ struct TlsDirFacts {
   PacketRef decrypt_failed_at;
   std::uint64_t undecrypted_records = 0;  ///< encrypted records left undecrypted (no key, failure, gap)
   bool gap = false;                  ///< bytes missing from the capture: records after it not parsed
+  std::uint64_t gap_bytes = 0;       ///< bytes the capture lost in this direction (all gaps)
+  std::uint64_t gaps = 0;
+  PacketRef first_gap;
+  std::uint64_t snaplen_bytes = 0;   ///< bytes the snaplen cut off
+  PacketRef first_snaplen;
   bool limit_hit = false;            ///< a record longer than Limits::tls_record_bytes
   bool malformed = false;            ///< bytes that are not a TLS record header where one was due
   PacketRef problem_at;              ///< where gap/limit/malformed happened

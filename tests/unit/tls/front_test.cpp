@@ -205,3 +205,117 @@ TEST_CASE("after a gap in a kept record, TLS parsing of that direction stops and
   CHECK(in.data[0].empty());
   CHECK(in.gaps == 10);
 }
+
+// ---- a whole TLS 1.3 session sealed here with libcrypto (the test's own sealer) -------------------
+
+#include <openssl/evp.h>
+
+#include "wsdiag/tls/crypto.h"
+#include "wsdiag/tls/hello.h"
+
+namespace {
+
+struct Sealer {
+  TrafficKeys k;
+  std::uint64_t seq = 0;
+  explicit Sealer(const std::vector<std::uint8_t>& secret) {
+    REQUIRE(tls13_traffic_keys(*suite_info(0x1301), secret, k));
+  }
+  std::vector<std::uint8_t> seal(std::uint8_t inner_type, const std::vector<std::uint8_t>& plain) {
+    std::vector<std::uint8_t> inner = plain;
+    inner.push_back(inner_type);
+    inner.push_back(0);  // one byte of padding
+    const std::size_t len = inner.size() + 16;
+    std::vector<std::uint8_t> rec{23, 3, 3, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len)};
+    std::array<std::uint8_t, 12> nonce = k.iv;
+    for (int i = 0; i < 8; ++i) nonce[static_cast<std::size_t>(11 - i)] ^= static_cast<std::uint8_t>(seq >> (8 * i));
+    ++seq;
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    std::vector<std::uint8_t> out(inner.size() + 16);
+    int n = 0, f = 0;
+    REQUIRE(EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, k.key.data(), nonce.data()) == 1);
+    REQUIRE(EVP_EncryptUpdate(ctx, nullptr, &n, rec.data(), 5) == 1);
+    REQUIRE(EVP_EncryptUpdate(ctx, out.data(), &n, inner.data(), static_cast<int>(inner.size())) == 1);
+    REQUIRE(EVP_EncryptFinal_ex(ctx, out.data() + n, &f) == 1);
+    REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out.data() + inner.size()) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    rec.insert(rec.end(), out.begin(), out.end());
+    return rec;
+  }
+};
+
+std::vector<std::uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
+
+std::string hex_of(const std::vector<std::uint8_t>& v) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (auto b : v) {
+    s += d[b >> 4];
+    s += d[b & 15];
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.3 with every secret logged: early data, handshake keys, ALPN, Finished, KeyUpdate") {
+  const std::vector<std::uint8_t> early(32, 0xE1), chs(32, 0xC1), shs(32, 0x51), capp(32, 0xCA), sapp(32, 0x5A);
+  KeyLog keys;
+  const std::string cr = random_hex(0x11);
+  keys.add_text("CLIENT_EARLY_TRAFFIC_SECRET " + cr + " " + hex_of(early) + "\n" +
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET " + cr + " " + hex_of(chs) + "\n" +
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET " + cr + " " + hex_of(shs) + "\n" +
+                "CLIENT_TRAFFIC_SECRET_0 " + cr + " " + hex_of(capp) + "\n" +
+                "SERVER_TRAFFIC_SECRET_0 " + cr + " " + hex_of(sapp) + "\n");
+  Sealer e(early), ch(chs), sh(shs), ca(capp), sa(sapp);
+  std::vector<std::uint8_t> sapp1(32);
+  REQUIRE(tls13_next_secret(*suite_info(0x1301), sapp, sapp1));
+  Sealer sa1(sapp1);
+
+  Inner in;
+  Limits limits;
+  TlsFront f(in, limits, &keys);
+  f.on_data(Dir::c2s, record(22, handshake(1, client_hello_body(0x11, "ws.example", {"http/1.1"}, true)), 0x0301),
+            PacketRef{1, 0});
+  f.on_data(Dir::c2s, e.seal(23, bytes_of("GET /early")), PacketRef{2, 0});       // 0-RTT data
+  f.on_data(Dir::c2s, e.seal(22, handshake(hs::end_of_early_data, {})), PacketRef{3, 0});
+  f.on_data(Dir::s2c, record(22, handshake(2, server_hello_body(0x1301, true))), PacketRef{4, 0});
+  std::vector<std::uint8_t> ee_fin;
+  {
+    std::vector<std::uint8_t> alpn;
+    put16(alpn, 9);
+    alpn.push_back(8);
+    append(alpn, "http/1.1");
+    std::vector<std::uint8_t> exts;
+    append(exts, extension(16, alpn));
+    std::vector<std::uint8_t> ee;
+    put16(ee, exts.size());
+    append(ee, exts);
+    append(ee_fin, handshake(hs::encrypted_extensions, ee));
+    append(ee_fin, handshake(hs::finished, std::vector<std::uint8_t>(32, 0xF1)));
+  }
+  // The server's flight, its record split across two TCP segments.
+  const auto flight = sh.seal(22, ee_fin);
+  f.on_data(Dir::s2c, Bytes(flight).first(10), PacketRef{5, 0});
+  f.on_data(Dir::s2c, Bytes(flight).subspan(10), PacketRef{6, 0});
+  f.on_data(Dir::s2c, sa.seal(23, bytes_of("hello")), PacketRef{7, 0});
+  f.on_data(Dir::c2s, ch.seal(22, handshake(hs::finished, std::vector<std::uint8_t>(32, 0xF2))), PacketRef{8, 0});
+  f.on_data(Dir::c2s, ca.seal(23, bytes_of("client")), PacketRef{9, 0});
+  // KeyUpdate (update_not_requested) and the next record under the next secret, in one segment.
+  std::vector<std::uint8_t> both = sa.seal(22, handshake(hs::key_update, {0}));
+  append(both, sa1.seal(23, bytes_of("after")));
+  f.on_data(Dir::s2c, both, PacketRef{10, 0});
+  f.on_data(Dir::s2c, sa1.seal(21, {1, 0}), PacketRef{11, 0});
+
+  const TlsFacts t = f.facts();
+  CHECK(t.keys == KeyStatus::decrypted);
+  CHECK(t.early_data_offered);
+  CHECK(t.alpn == "http/1.1");
+  CHECK(std::string(in.data[0].begin(), in.data[0].end()) == "GET /earlyclient");
+  CHECK(in.packets[0] == std::vector<std::uint64_t>{2, 9});
+  CHECK(std::string(in.data[1].begin(), in.data[1].end()) == "helloafter");
+  CHECK(in.packets[1] == std::vector<std::uint64_t>{7, 10});
+  CHECK(t.s2c.close_notify);
+  CHECK_FALSE(t.c2s.decrypt_failed);
+  CHECK_FALSE(t.s2c.decrypt_failed);
+}

@@ -3,7 +3,7 @@
 module, with the TLS secrets written by ssl.SSLContext.keylog_filename (NSS key log format).
 
   py_wss.py server --port P --cert C --key K [--tls 1.2|1.3] [--ciphers C] [--mode echo|hold]
-  py_wss.py client --port P [--mode basic|hold] [--keylog FILE] [--sni NAME]
+  py_wss.py client --port P [--mode basic|hold|bulk] [--keylog FILE] [--sni NAME] [--plain]
   py_wss.py raw-unmasked --port P [--keylog FILE]   # a client that breaks RFC 6455 §5.1 inside TLS
 
 Every mode is bounded by --lifetime.
@@ -57,7 +57,8 @@ async def serve(a):
         finally:
             asyncio.get_running_loop().call_later(0.5, done.set)
 
-    async with websockets.serve(handler, "127.0.0.1", a.port, ssl=server_context(a), compression=None):
+    ctx = None if a.plain else server_context(a)
+    async with websockets.serve(handler, "127.0.0.1", a.port, ssl=ctx, compression=None, max_size=None):
         if a.pidfile:
             with open(a.pidfile, "w") as f:
                 f.write(str(os.getpid()))
@@ -69,14 +70,24 @@ async def serve(a):
 
 
 async def client(a):
-    uri = f"wss://127.0.0.1:{a.port}/chat"
-    ws = await websockets.connect(uri, ssl=client_context(a), server_hostname=a.sni, compression=None,
-                                  ping_interval=None, close_timeout=2)
+    if a.plain:
+        uri = f"ws://127.0.0.1:{a.port}/chat"
+        ws = await websockets.connect(uri, compression=None, ping_interval=None, close_timeout=2, max_size=None)
+    else:
+        uri = f"wss://127.0.0.1:{a.port}/chat"
+        ws = await websockets.connect(uri, ssl=client_context(a), server_hostname=a.sni, compression=None,
+                                      ping_interval=None, close_timeout=2, max_size=None)
     log(f"connected {uri}")
     if a.mode == "basic":
         for i in range(a.count):
             await ws.send(f"hello {i}")
             log("echo:", await ws.recv())
+        await ws.close(1000, "bye")
+    elif a.mode == "bulk":  # benchmark traffic: --count binary messages of --size bytes, echoed
+        data = os.urandom(a.size)
+        for _ in range(a.count):
+            await ws.send(data)
+            await ws.recv()
         await ws.close(1000, "bye")
     elif a.mode == "hold":
         await ws.send("hello")
@@ -119,6 +130,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", default="basic")
     ap.add_argument("--count", type=int, default=3)
+    ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--plain", action="store_true", help="ws:// instead of wss:// (benchmark baseline)")
     ap.add_argument("--tls", choices=["1.2", "1.3"], default="1.3")
     ap.add_argument("--ciphers", default=None)
     ap.add_argument("--cert")

@@ -56,6 +56,22 @@ std::string close_notify_text(const tls::TlsFacts& t, Side side) {
                      d.last_record.index, d.last_len);
 }
 
+// A fatal alert sent in plaintext or decrypted (not close_notify or user_canceled).
+const tls::TlsDirFacts* fatal_alert(const tls::TlsFacts& t) {
+  for (const auto* d : {&t.c2s, &t.s2c}) {
+    if (d->alert.seen && !d->alert.encrypted && d->alert.description != 0 && d->alert.description != 90) return d;
+  }
+  return nullptr;
+}
+
+// Provably never completed: only when no record of either side was lost or unparsed.
+bool handshake_failed(const tls::TlsFacts& t) {
+  for (const auto* d : {&t.c2s, &t.s2c}) {
+    if (d->gap || d->malformed || d->limit_hit) return false;
+  }
+  return t.client_hello && !t.handshake_complete();
+}
+
 }  // namespace
 
 bool tls_verdict_applies(const ConnectionSummary& s) {
@@ -87,7 +103,11 @@ Verdict make_tls_verdict(const ConnectionSummary& s) {
   }
   const double lasted = static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6;
   const bool h2 = t.alpn == "h2";
-  if (t.keys == KeyStatus::failed) {
+  const bool hs_failed = handshake_failed(t);
+  if (hs_failed) {
+    v.name = "TLS handshake failed";
+    v.severity = Severity::error;
+  } else if (t.keys == KeyStatus::failed) {
     v.name = "TLS decryption failed";
     v.severity = Severity::warning;
   } else if (h2 && t.keys == KeyStatus::decrypted) {
@@ -117,6 +137,35 @@ Verdict make_tls_verdict(const ConnectionSummary& s) {
   if (e.initiator == Side::client || e.initiator == Side::server) {
     tls_end = fmt::format(" Before TCP ended, {}; {}.", close_notify_text(t, e.initiator),
                           close_notify_text(t, e.initiator == Side::client ? Side::server : Side::client));
+  }
+  if (hs_failed) {
+    const tls::TlsDirFacts* fa = fatal_alert(t);
+    std::string what;
+    if (fa != nullptr) {
+      what = fmt::format("The {} refused the TLS handshake with a fatal {} alert (packet {}).",
+                         fa == &t.c2s ? "client" : "server", tls::alert_name(fa->alert.description), fa->alert.at.index);
+    } else if (!t.server_hello) {
+      what = "The server never answered the ClientHello with a ServerHello.";
+    } else {
+      what = fmt::format("The {} never finished its part of the handshake{}.",
+                         !t.c2s.handshake_done ? "client" : "server",
+                         !t.c2s.handshake_done
+                             ? " after the server's certificate flight: the usual reason is that the client did not "
+                               "accept the certificate (untrusted CA or self-signed, wrong host name, expired)"
+                             : "");
+    }
+    v.cause = fmt::format("{} No HTTP request and no WebSocket connection followed; {}. {}{}", what,
+                          e.how == TcpEndHow::open ? std::string("the connection was still open")
+                                                   : fmt::format("TCP ended by {} from the {} (packet {})",
+                                                                 e.initiated_by_rst ? "RST" : "FIN",
+                                                                 to_string(e.initiator), e.initiated_at.index),
+                          facts, tls_end);
+    v.advice = "Check the server certificate from the client's point of view (openssl s_client -connect HOST:443 "
+               "-servername " + (t.sni.empty() ? std::string("HOST") : t.sni) +
+               "): chain and CA trusted by the client, name matching the SNI, validity dates; and that both "
+               "sides share a TLS version and cipher suite. Browsers show the reason in the console "
+               "(net::ERR_CERT_...).";
+    return v;
   }
   if (t.keys == KeyStatus::failed) {
     const auto& d = t.c2s.decrypt_failed ? t.c2s : t.s2c;
@@ -159,7 +208,8 @@ Verdict make_tls_verdict(const ConnectionSummary& s) {
 
 bool tls_candidate(const ConnectionSummary& s) noexcept {
   if (!s.tls || s.websocket) return false;
-  return s.tls->keys != KeyStatus::decrypted || s.tls->alpn == "h2";
+  return s.tls->keys != KeyStatus::decrypted || s.tls->alpn == "h2" || handshake_failed(*s.tls) ||
+         fatal_alert(*s.tls) != nullptr;
 }
 
 void add_tls_findings(ConnectionSummary& s) {

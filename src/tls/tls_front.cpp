@@ -299,6 +299,7 @@ void TlsFront::State::DirState::on_message(std::uint8_t type, Bytes body, bool) 
       if (dir == Dir::s2c) parse_encrypted_extensions(body, st.facts.alpn);
       break;
     case hs::finished:
+      f().handshake_done = true;
       // TLS 1.3: the sender's next records use its application traffic secret.
       if (st.tls13() && epoch == Epoch::handshake) to_app = true;
       break;
@@ -363,6 +364,7 @@ void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, Pac
   switch (h.type) {
     case content::change_cipher_spec:
       df.change_cipher_spec = true;
+      if (!st.tls13() && st.facts.server_hello) df.handshake_done = true;
       if (!st.tls13() && st.facts.server_hello) {
         encrypted = true;
         st.install_tls12(*this);
@@ -385,6 +387,8 @@ void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, Pac
       }
       break;
     case content::application_data:
+      // TLS 1.3: an alert is 19 bytes (2 + type + tag); the Finished is at least 53.
+      if (st.tls13() && st.facts.server_hello && h.length > 19) df.handshake_done = true;
       ++df.app_records;
       df.app_bytes += h.length;
       if (df.first_app.index == 0) df.first_app = at;

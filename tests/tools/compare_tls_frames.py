@@ -88,7 +88,9 @@ def main():
         problems = []
         want = tshark_rows(cap, keys)
         got = wsdiag_rows(binary, cap, keys)
-        if not want:
+        # A capture whose TLS handshake failed has no WebSocket frame in either tool.
+        handshake_failed = "cert-rejected" in name
+        if not want and not handshake_failed:
             problems.append("tshark decoded no WebSocket frame (keys not usable?)")
         for i in range(max(len(want), len(got))):
             w = want[i] if i < len(want) else None
@@ -105,7 +107,8 @@ def main():
                 problems.append("frames listed without keys")
             doc = json.loads(wsdiag_run(binary, cap, [], ["--format", "json"]))
             for c in doc["connections"]:
-                if c["verdict"]["name"] != "TLS, not decrypted" or c["verdict"]["code"] is not None:
+                expected = "TLS handshake failed" if handshake_failed else "TLS, not decrypted"
+                if c["verdict"]["name"] != expected or c["verdict"]["code"] is not None:
                     problems.append(f"without keys: verdict {c['verdict']['name']!r} code {c['verdict']['code']}")
             if doc["summary"]["tls_not_decrypted"]["connections"] != len(doc["connections"]):
                 problems.append("without keys: summary.tls_not_decrypted does not count the connection")
@@ -119,6 +122,8 @@ def main():
     # A key log from another session: a clear failure, never frames.
     for cap in captures:
         keys = os.path.splitext(cap)[0] + ".keys"
+        if "cert-rejected" in cap:
+            continue
         wrong = next((k for k in sorted(glob.glob(os.path.join(samples, "wss-*.keys"))) if k != keys), None)
         if not os.path.exists(keys) or wrong is None:
             continue

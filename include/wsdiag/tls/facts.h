@@ -48,6 +48,10 @@ struct TlsDirFacts {
   bool close_notify = false;         ///< a close_notify alert proven (plaintext or decrypted)
   bool encrypted_alert_record = false;  ///< TLS 1.2: an encrypted record of type alert (21) was sent
   bool change_cipher_spec = false;
+  /// This side finished its handshake part: TLS 1.2 ChangeCipherSpec; TLS 1.3 an encrypted record
+  /// after the ServerHello that is larger than an alert (a Finished is at least 53 bytes), or a
+  /// decrypted Finished.
+  bool handshake_done = false;
   bool decrypt_failed = false;       ///< a record did not authenticate with the logged key
   PacketRef decrypt_failed_at;
   std::uint64_t undecrypted_records = 0;  ///< encrypted records left undecrypted (no key, failure, gap)
@@ -83,6 +87,10 @@ struct TlsFacts {
   std::array<std::uint8_t, 32> client_random{};
   PacketRef client_hello_at, server_hello_at;
   KeyStatus keys = KeyStatus::no_keylog;
+  /// Both sides finished the handshake (see TlsDirFacts::handshake_done); true when midstream.
+  [[nodiscard]] bool handshake_complete() const noexcept {
+    return midstream || (server_hello && c2s.handshake_done && s2c.handshake_done);
+  }
   TlsDirFacts c2s, s2c;
   [[nodiscard]] const TlsDirFacts& dir(Dir d) const noexcept { return d == Dir::c2s ? c2s : s2c; }
   [[nodiscard]] TlsDirFacts& dir(Dir d) noexcept { return d == Dir::c2s ? c2s : s2c; }

@@ -37,8 +37,11 @@ def server_context(a):
 
 def client_context(a):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # self-signed test certificate
+    if a.verify:
+        ctx.load_default_certs()  # the self-signed test certificate is not trusted: handshake fails
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # self-signed test certificate
     if a.keylog:
         ctx.keylog_filename = a.keylog
     return ctx
@@ -75,8 +78,12 @@ async def client(a):
         ws = await websockets.connect(uri, compression=None, ping_interval=None, close_timeout=2, max_size=None)
     else:
         uri = f"wss://127.0.0.1:{a.port}/chat"
-        ws = await websockets.connect(uri, ssl=client_context(a), server_hostname=a.sni, compression=None,
-                                      ping_interval=None, close_timeout=2, max_size=None)
+        try:
+            ws = await websockets.connect(uri, ssl=client_context(a), server_hostname=a.sni, compression=None,
+                                          ping_interval=None, close_timeout=2, max_size=None)
+        except ssl.SSLError as exc:
+            log(f"TLS handshake failed: {exc}")
+            return
     log(f"connected {uri}")
     if a.mode == "basic":
         for i in range(a.count):
@@ -131,6 +138,7 @@ def main():
     ap.add_argument("--mode", default="basic")
     ap.add_argument("--count", type=int, default=3)
     ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--verify", action="store_true", help="verify the server certificate (fails: self-signed)")
     ap.add_argument("--plain", action="store_true", help="ws:// instead of wss:// (benchmark baseline)")
     ap.add_argument("--tls", choices=["1.2", "1.3"], default="1.3")
     ap.add_argument("--ciphers", default=None)

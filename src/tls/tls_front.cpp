@@ -167,6 +167,7 @@ void TlsFront::on_end(Dir d, reassembly::EndReason how, PacketRef at) {
 }
 
 TlsFacts TlsFront::facts() const {
+  if (!st_) return {};
   TlsFacts f = st_->facts;
   if (f.keys == KeyStatus::failed) return f;
   if (keys_ == nullptr || !keys_->given()) {

@@ -39,7 +39,7 @@ class TlsFront : public reassembly::StreamSink {
 
   /// True once the connection was recognised as TLS.
   [[nodiscard]] bool is_tls() const noexcept { return st_ != nullptr; }
-  /// The facts so far (only when is_tls()); final after both directions ended.
+  /// The facts so far (empty unless is_tls()); final after both directions ended.
   [[nodiscard]] TlsFacts facts() const;
 
  private:

@@ -319,3 +319,65 @@ TEST_CASE("TLS 1.3 with every secret logged: early data, handshake keys, ALPN, F
   CHECK_FALSE(t.c2s.decrypt_failed);
   CHECK_FALSE(t.s2c.decrypt_failed);
 }
+
+TEST_CASE("hostile input: random and mutated records in random pieces never crash or leak plaintext") {
+  KeyLog keys;
+  keys.add_text(std::string("CLIENT_TRAFFIC_SECRET_0 ") + random_hex(0x11) + " " + kClientApp + "\n");
+  Limits limits;
+  limits.tls_record_bytes = 512;  // small, so the limit is hit too
+  std::uint32_t x = 12345;
+  auto rnd = [&] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  std::vector<std::uint8_t> base = record(22, handshake(1, client_hello_body(0x11, "a", {"h2", "http/1.1"}, true)), 0x0301);
+  append(base, kClientAppRecord);
+  append(base, kClientAlertRecord);
+  int decrypted = 0, failed = 0;
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::vector<std::uint8_t> s = base;
+    const int flips = static_cast<int>(rnd() % 8);
+    for (int i = 0; i < flips; ++i) s[rnd() % s.size()] ^= static_cast<std::uint8_t>(1u << (rnd() % 8));
+    if (iter % 3 == 0) {
+      for (auto& b : s) b = static_cast<std::uint8_t>(rnd());
+      s[0] = 22;
+      s[1] = 3;
+      s[5] = 1;
+    }
+    Inner in;
+    TlsFront f(in, limits, &keys);
+    std::size_t pos = 0;
+    std::uint64_t pkt = 2;
+    bool sh_sent = false;
+    while (pos < s.size()) {
+      const std::size_t n = std::min<std::size_t>(s.size() - pos, 1 + rnd() % 64);
+      if (!sh_sent && pos > 0 && (pos >= base.size() - kClientAppRecord.size() - kClientAlertRecord.size() ||
+                                  rnd() % 4 == 0)) {
+        f.on_data(Dir::s2c, record(22, handshake(2, server_hello_body(0x1301, true))), PacketRef{pkt++, 0});
+        sh_sent = true;
+      }
+      if (rnd() % 50 == 0) f.on_gap(Dir::c2s, n, reassembly::GapReason::capture_loss, PacketRef{pkt, 0});
+      else f.on_data(Dir::c2s, Bytes(s).subspan(pos, n), PacketRef{pkt, 0});
+      pos += n;
+      ++pkt;
+    }
+    f.on_end(Dir::c2s, reassembly::EndReason::fin, PacketRef{pkt, 0});
+    const TlsFacts t = f.facts();
+    // Whatever reached HTTP authenticated: it can only be the RFC 8448 payload (or a prefix of
+    // nothing): never bytes of a record that failed its tag.
+    if (!f.is_tls()) continue;  // random first bytes that are not TLS pass through as plain TCP
+    if (!in.data[0].empty()) {
+      CHECK(in.data[0] == zero_to_49());
+      ++decrypted;
+    }
+    if (t.keys == KeyStatus::failed) {
+      CHECK(t.c2s.decrypt_failed);
+      ++failed;
+    }
+  }
+  // The mutations must have exercised both outcomes.
+  CHECK(decrypted > 5);
+  CHECK(failed > 5);
+}

@@ -69,6 +69,10 @@ class TlsFront::State {
   DirState& dir(Dir d) { return dirs[static_cast<int>(d)]; }
   [[nodiscard]] bool tls13() const { return facts.version == 0x0304; }
   void lookup_secrets();
+  void install13_all();
+  /// Live mode: clients log their secrets only after the ServerHello, so a connection without
+  /// secrets looks again (a bounded number of times) when an encrypted record arrives.
+  void late_lookup();
   void on_client_hello(Bytes body);
   void on_server_hello(Bytes body);
   void install_tls12(DirState& ds);
@@ -84,6 +88,7 @@ class TlsFront::State {
   std::array<std::uint8_t, 32> server_random{};
   bool decrypted_any = false;
   bool unsupported = false;
+  int late_lookups = 64;
   DirState dirs[2];
 };
 
@@ -226,10 +231,26 @@ void TlsFront::State::on_server_hello(Bytes body) {
   suite = suite_info(sh.cipher);
   if (!looked_up || !secrets) lookup_secrets();
   if (!tls13()) return;  // TLS 1.2: keys at ChangeCipherSpec
+  dir(Dir::c2s).encrypted = true;
+  dir(Dir::s2c).encrypted = true;
+  install13_all();
+}
+
+void TlsFront::State::late_lookup() {
+  if (secrets || keys == nullptr || !keys->follows() || late_lookups <= 0 || !facts.client_hello) return;
+  --late_lookups;
+  secrets = keys->find(facts.client_random);
+  if (!secrets || !tls13() || !facts.server_hello) return;
+  install13_all();
+  // Handshake records that went by undecrypted used up sequence numbers of the handshake keys.
+  for (auto& d : dirs) {
+    if (d.dec && d.epoch == Epoch::handshake) d.dec->set_seq(d.f().app_records);
+  }
+}
+
+void TlsFront::State::install13_all() {
   auto& c = dir(Dir::c2s);
   auto& s = dir(Dir::s2c);
-  s.encrypted = true;
-  c.encrypted = true;
   if (!secrets) return;
   if (suite == nullptr || !suite->tls13) {
     unsupported = true;
@@ -244,6 +265,7 @@ void TlsFront::State::on_server_hello(Bytes body) {
 }
 
 void TlsFront::State::install_tls12(DirState& ds) {
+  late_lookup();
   if (!secrets || !secrets->master.present() || !facts.server_hello) return;
   if (suite == nullptr || suite->tls13) {
     unsupported = true;
@@ -325,6 +347,7 @@ bool TlsFront::State::DirState::wants_body(const RecordHeader& h) {
     st.start_early(*this);
     return epoch == Epoch::early;
   }
+  if (encrypted && !can_decrypt() && !failed && !st.secrets) st.late_lookup();
   return can_decrypt();
 }
 

@@ -51,6 +51,7 @@ class KeyLog {
   void refresh() const;
   /// Live mode: a lookup that finds nothing re-reads the file first (it grows as clients connect).
   void set_follow(bool follow) noexcept { follow_ = follow; }
+  [[nodiscard]] bool follows() const noexcept { return follow_; }
   /// The secrets for a client random (a copy: the map may grow meanwhile), if any were logged.
   std::optional<Secrets> find(const std::array<std::uint8_t, 32>& client_random) const;
 

@@ -6,91 +6,10 @@
 #include <cstring>
 #include <optional>
 
-#include "wsdiag/tls/crypto.h"
+#include "front_state.h"
 #include "wsdiag/tls/hello.h"
-#include "wsdiag/tls/record.h"
 
 namespace wsdiag::tls {
-
-namespace {
-
-Bytes secret_bytes(const Secret& s) { return Bytes(s.bytes.data(), s.len); }
-
-}  // namespace
-
-class TlsFront::State {
- public:
-  enum class Epoch : std::uint8_t { none, early, handshake, app };
-
-  struct DirState final : RecordHandler, HandshakeStream::Handler {
-    DirState(State& s, Dir d)
-        : st(s), dir(d), rec(s.limits->tls_record_bytes), plain_hs(s.limits->tls_handshake_bytes),
-          enc_hs(s.limits->tls_handshake_bytes) {}
-
-    // RecordHandler
-    bool wants_body(const RecordHeader& h) override;
-    void on_record(const RecordHeader& h, Bytes body, PacketRef at) override;
-    // HandshakeStream::Handler (plaintext and decrypted handshake messages)
-    bool keep(std::uint8_t type) override;
-    void on_message(std::uint8_t type, Bytes body, bool truncated) override;
-
-    [[nodiscard]] TlsDirFacts& f() { return st.facts.dir(dir); }
-    [[nodiscard]] bool can_decrypt() const { return dec && dec->ready() && !failed; }
-    void note_alert(std::uint8_t level, std::uint8_t desc, bool encrypted, std::uint16_t len, PacketRef at);
-    void decrypt13(const RecordHeader& h, Bytes body, PacketRef at);
-    void decrypt12(const RecordHeader& h, Bytes body, PacketRef at);
-    void fail(PacketRef at);
-    bool install13(const Secret& secret, Epoch e);
-    long try_open(const RecordHeader& h, Bytes body);
-
-    State& st;
-    Dir dir;
-    RecordAssembler rec;
-    HandshakeStream plain_hs;
-    HandshakeStream enc_hs;
-    std::unique_ptr<RecordDecryptor> dec;    // made when keys are installed
-    std::unique_ptr<std::uint8_t[]> out;     // kMaxRecordBody bytes: plaintext of one record
-    bool encrypted = false;                  // records of this direction are protected now
-    Epoch epoch = Epoch::none;
-    Secret app_secret;                       // TLS 1.3: the current application traffic secret
-    bool to_app = false, to_handshake = false, key_update = false;  // after the current record
-    bool failed = false;
-    bool ended = false;
-    PacketRef cur_at{};
-  };
-
-  State(reassembly::StreamSink& inner_sink, const Limits& lim, const KeyLog* key_log, bool midstream)
-      : inner(&inner_sink), limits(&lim), keys(key_log), dirs{DirState(*this, Dir::c2s), DirState(*this, Dir::s2c)} {
-    facts.midstream = midstream;
-    // Joined after the handshake: every record is protected (TLS 1.2 record types still show).
-    if (midstream) dirs[0].encrypted = dirs[1].encrypted = true;
-  }
-
-  DirState& dir(Dir d) { return dirs[static_cast<int>(d)]; }
-  [[nodiscard]] bool tls13() const { return facts.version == 0x0304; }
-  void lookup_secrets();
-  void install13_all();
-  /// Live mode: clients log their secrets only after the ServerHello, so a connection without
-  /// secrets looks again (a bounded number of times) when an encrypted record arrives.
-  void late_lookup();
-  void on_client_hello(Bytes body);
-  void on_server_hello(Bytes body);
-  void install_tls12(DirState& ds);
-  void start_early(DirState& ds);
-
-  reassembly::StreamSink* inner;
-  const Limits* limits;
-  const KeyLog* keys;
-  TlsFacts facts;
-  std::optional<Secrets> secrets;
-  bool looked_up = false;
-  const SuiteInfo* suite = nullptr;
-  std::array<std::uint8_t, 32> server_random{};
-  bool decrypted_any = false;
-  bool unsupported = false;
-  int late_lookups = 64;
-  DirState dirs[2];
-};
 
 // ---- recognition and forwarding ----------------------------------------------------------------
 
@@ -283,19 +202,6 @@ void TlsFront::State::install_tls12(DirState& ds) {
   ds.epoch = Epoch::app;
 }
 
-bool TlsFront::State::DirState::install13(const Secret& secret, Epoch e) {
-  const SuiteInfo* s = st.suite;
-  if (s == nullptr) return false;
-  TrafficKeys k;
-  if (!tls13_traffic_keys(*s, secret_bytes(secret), k)) return false;
-  if (!dec) dec = std::make_unique<RecordDecryptor>();
-  if (!out) out = std::make_unique<std::uint8_t[]>(kMaxRecordBody);
-  if (!dec->set_keys(*s, true, k)) return false;
-  epoch = e;
-  if (e == Epoch::app) app_secret = secret;
-  return true;
-}
-
 bool TlsFront::State::DirState::keep(std::uint8_t type) {
   switch (type) {
     case hs::client_hello:
@@ -364,20 +270,6 @@ void TlsFront::State::DirState::note_alert(std::uint8_t level, std::uint8_t desc
   a.at = at;
 }
 
-void TlsFront::State::DirState::fail(PacketRef at) {
-  failed = true;
-  auto& df = f();
-  if (!df.decrypt_failed) {
-    df.decrypt_failed = true;
-    df.decrypt_failed_at = at;
-  }
-  st.facts.keys = KeyStatus::failed;
-}
-
-long TlsFront::State::DirState::try_open(const RecordHeader& h, Bytes body) {
-  return dec->open(h.type, h.version, body, std::span<std::uint8_t>(out.get(), kMaxRecordBody));
-}
-
 void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, PacketRef at) {
   auto& df = f();
   ++df.records;
@@ -429,126 +321,6 @@ void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, Pac
   }
   if (st.tls13() || epoch == Epoch::early) decrypt13(h, body, at);
   else decrypt12(h, body, at);
-}
-
-void TlsFront::State::DirState::decrypt12(const RecordHeader& h, Bytes body, PacketRef at) {
-  const long n = try_open(h, body);
-  if (n < 0) {
-    ++f().undecrypted_records;
-    fail(at);
-    return;
-  }
-  st.decrypted_any = true;
-  const Bytes plain(out.get(), static_cast<std::size_t>(n));
-  if (h.type == content::application_data) {
-    f().plaintext_bytes += plain.size();
-    if (!plain.empty()) st.inner->on_data(dir, plain, at);
-  } else if (h.type == content::alert) {
-    ByteReader r(plain);
-    const std::uint8_t level = r.u8();
-    const std::uint8_t desc = r.u8();
-    if (r.ok()) note_alert(level, desc, false, h.length, at);
-  }
-  // handshake (Finished, renegotiation): nothing to learn
-}
-
-void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, PacketRef at) {
-  if (epoch == Epoch::early && !can_decrypt()) {
-    // First 0-RTT record: pick the AEAD by the secret's hash and the record's tag.
-    const Secret& es = st.secrets->client_early;
-    const std::uint16_t candidates[2] = {static_cast<std::uint16_t>(es.len == 48 ? 0x1302 : 0x1301),
-                                         static_cast<std::uint16_t>(es.len == 48 ? 0 : 0x1303)};
-    for (const auto id : candidates) {
-      const SuiteInfo* s = suite_info(id);
-      if (s == nullptr) continue;
-      const SuiteInfo* saved = st.suite;
-      st.suite = s;
-      const bool ok = install13(es, Epoch::early) && try_open(h, body) >= 0;
-      st.suite = saved;
-      if (ok) {
-        dec->set_keys(*s, true, [&] {
-          TrafficKeys k;
-          tls13_traffic_keys(*s, secret_bytes(es), k);
-          return k;
-        }());
-        break;
-      }
-      dec.reset();
-    }
-    if (!can_decrypt()) {
-      ++f().undecrypted_records;
-      fail(at);
-      return;
-    }
-  }
-  long n = try_open(h, body);
-  if (n < 0 && st.secrets) {
-    // The peer moved on to its next secret before we saw why (early data rejected, a lost
-    // Finished): try the next epoch once.
-    const bool c2s = dir == Dir::c2s;
-    const Secret& hs_secret = c2s ? st.secrets->client_handshake : st.secrets->server_handshake;
-    const Secret& app0 = c2s ? st.secrets->client_app0 : st.secrets->server_app0;
-    if (epoch == Epoch::early && hs_secret.present() && install13(hs_secret, Epoch::handshake)) {
-      n = try_open(h, body);
-    }
-    if (n < 0 && epoch == Epoch::handshake && app0.present() && install13(app0, Epoch::app)) {
-      n = try_open(h, body);
-    }
-  }
-  if (n < 0) {
-    ++f().undecrypted_records;
-    fail(at);
-    return;
-  }
-  st.decrypted_any = true;
-  // RFC 8446 §5.2: TLSInnerPlaintext = content || type || zeros.
-  std::size_t len = static_cast<std::size_t>(n);
-  while (len > 0 && out[len - 1] == 0) --len;
-  if (len == 0) {
-    fail(at);  // no content type: not a valid record
-    return;
-  }
-  const std::uint8_t type = out[len - 1];
-  const Bytes plain(out.get(), len - 1);
-  switch (type) {
-    case content::application_data:
-      f().plaintext_bytes += plain.size();
-      if (!plain.empty()) st.inner->on_data(dir, plain, at);
-      break;
-    case content::handshake:
-      enc_hs.feed(plain, *this);
-      break;
-    case content::alert: {
-      ByteReader r(plain);
-      const std::uint8_t level = r.u8();
-      const std::uint8_t desc = r.u8();
-      if (r.ok()) note_alert(level, desc, false, h.length, at);
-      break;
-    }
-    default:
-      break;
-  }
-  const bool c2s = dir == Dir::c2s;
-  if (to_handshake) {
-    to_handshake = false;
-    const Secret& s = c2s ? st.secrets->client_handshake : st.secrets->server_handshake;
-    if (s.present()) install13(s, Epoch::handshake);
-  }
-  if (to_app) {
-    to_app = false;
-    enc_hs.reset();
-    const Secret& s = c2s ? st.secrets->client_app0 : st.secrets->server_app0;
-    if (s.present()) install13(s, Epoch::app);
-  }
-  if (key_update) {
-    key_update = false;
-    Secret next;
-    next.len = app_secret.len;
-    if (st.suite != nullptr &&
-        tls13_next_secret(*st.suite, secret_bytes(app_secret), std::span(next.bytes).first(next.len))) {
-      install13(next, Epoch::app);
-    }
-  }
 }
 
 }  // namespace wsdiag::tls

@@ -53,7 +53,7 @@ void TlsFront::on_data(Dir d, Bytes bytes, PacketRef at) {
 
 void TlsFront::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, PacketRef at) {
   if (!st_) {
-    if (decided_) inner_->on_gap(d, len, why, at);
+    inner_->on_gap(d, len, why, at);  // plain (or not decided yet): the session sees every gap
     return;
   }
   auto& ds = st_->dir(d);

@@ -27,6 +27,7 @@
 
 #include "wsdiag/cli/live.h"
 #include "wsdiag/cli/pipeline.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/report/report.h"
 #include "wsdiag/report/streams_writer.h"
@@ -52,11 +53,34 @@ struct Options {
   std::size_t max_connections = Limits{}.max_connections;
   std::size_t ooo_bytes = Limits{}.ooo_bytes_per_dir;
   unsigned threads = 0;  // 0: automatic
+  std::string tls_keylog;  // --tls-keylog FILE ("" = $SSLKEYLOGFILE)
 };
 
 void error_line(const std::string& file, const std::string& msg) {
   fmt::print(stderr, "wsdiag: {}: {}\n", file, msg);
 }
+
+}  // namespace
+
+// TLS secrets: --tls-keylog FILE, else $SSLKEYLOGFILE if it names a readable file; plus the
+// Decryption Secrets Blocks of pcapng inputs. False (error printed) if FILE cannot be read.
+bool load_keylog(const std::string& file, const std::vector<std::string>& inputs, tls::KeyLog& keylog) {
+  std::string err;
+  if (!file.empty()) {
+    if (!keylog.load_file(file, err)) {
+      error_line(file, err);
+      return false;
+    }
+  } else if (const char* env = std::getenv("SSLKEYLOGFILE"); env != nullptr && *env != '\0') {
+    if (!keylog.load_file(env, err)) error_line(env, "warning: SSLKEYLOGFILE: " + err);
+  }
+  for (const auto& in : inputs) {
+    if (in != "-") keylog.load_pcapng_secrets(in);
+  }
+  return true;
+}
+
+namespace {
 
 // --fail-on: a comma list of close codes (1006), severities (error, warning), rule ids
 // (client-unmasked), "open" and "handshake-failed".
@@ -119,7 +143,8 @@ class Collector : public session::Analyzer::Output {
   void on_connection(diag::ConnectionSummary&& s) override {
     // Several analysis threads may report at once (run_sharded): the diagnosis and the JSON text
     // are made outside the lock; only storing them is serialised.
-    const bool listed = (s.websocket || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
+    const bool diagnosed = s.websocket || diag::tls_candidate(s);
+    const bool listed = (diagnosed || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
     if (!listed) {
       const std::lock_guard<std::mutex> lock(mutex_);
       ++tcp_connections_;
@@ -129,7 +154,7 @@ class Collector : public session::Analyzer::Output {
     c.summary = std::move(s);
     report::diagnose_into(c);
     const auto ending = diag::ending_fact(c.summary, c.verdict);
-    const bool fail = c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c);
+    const bool fail = diagnosed && fail_on_ != nullptr && fail_on_->matches(c);
     const bool spill = fmt_ == report::Format::json && !opt_.frames;
     const std::string text = spill ? report::JsonDocument::render(c) : std::string();
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -365,6 +390,9 @@ int run(int argc, char** argv) {
   app.add_option("--fail-on", opt.fail_on,
                  "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
                  "rule ids (client-unmasked), open, handshake-failed; comma-separated");
+  app.add_option("--tls-keylog", opt.tls_keylog,
+                 "TLS key log (NSS SSLKEYLOGFILE format) to decrypt wss:// (default: $SSLKEYLOGFILE; pcapng "
+                 "Decryption Secrets Blocks are read too)");
   app.add_flag("--all", opt.all, "also list TCP connections that are not WebSocket");
   app.add_flag("--frames", opt.frames, "list every WebSocket frame (TSV) instead of the report");
   app.add_option("--streams", opt.streams_dir, "write each reassembled TCP direction to DIR, with DIR/index.tsv");
@@ -465,6 +493,7 @@ int run(int argc, char** argv) {
     live.frames = opt.frames;
     live.status = opt.progress;
     live.ws_port = opt.ws_port;
+    live.tls_keylog = opt.tls_keylog;
     live.limits = limits;
     if (fail_on) live.fail_on = [&fail_on](const report::ConnReport& c) { return fail_on->matches(c); };
     return run_live(live);
@@ -486,6 +515,9 @@ int run(int argc, char** argv) {
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
   sopt.ws_port = opt.ws_port;
+  tls::KeyLog keylog;
+  if (!load_keylog(opt.tls_keylog, opt.files, keylog)) return kExitError;
+  sopt.keylog = &keylog;
   if (opt.frames) {
     frames = std::make_unique<FramePrinter>(out, opt.conn);
     sopt.frames = frames.get();

@@ -22,6 +22,7 @@
 #include "wsdiag/cli/pipeline.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/decode/decoder.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/session/ws_session.h"
 
@@ -76,12 +77,13 @@ class LiveReporter : public session::Analyzer::Output {
 
   void on_connection(diag::ConnectionSummary&& s) override {
     ++tcp_connections_;
-    if (!s.websocket && !opt_.all) return;
+    const bool diagnosed = s.websocket || diag::tls_candidate(s);
+    if (!diagnosed && !opt_.all) return;
     if (opt_.conn != 0 && s.id != opt_.conn) return;
     report::ConnReport c;
     c.summary = std::move(s);
     report::diagnose_into(c);
-    if (c.summary.websocket) {
+    if (diagnosed) {
       ++websocket_;
       ++by_verdict_[report::verdict_key(c.verdict)];
       if (opt_.fail_on && opt_.fail_on(c)) failed_ = true;
@@ -292,6 +294,10 @@ int run_live(const LiveRunOptions& opt) {
   std::unique_ptr<LiveFrames> frames;
   session::SessionOptions sopt;
   sopt.ws_port = opt.ws_port;
+  tls::KeyLog keylog;
+  if (!load_keylog(opt.tls_keylog, {}, keylog)) return 2;
+  keylog.set_follow(true);
+  sopt.keylog = &keylog;
   if (opt.frames) {
     frames = std::make_unique<LiveFrames>(out, opt.conn);
     sopt.frames = frames.get();

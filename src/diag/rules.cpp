@@ -306,6 +306,37 @@ constexpr std::array<RuleInfo, kRuleCount> kRules{{
      "In live mode the connection was idle longer than the configured idle timeout, so it was "
      "reported and forgotten; it may still be open.",
      "Raise the live idle timeout if your connections are legitimately quiet for long periods."},
+    // TLS (wss://)
+    {RuleId::tls_decrypt_failed, "tls-decrypt-failed", S::warning, "RFC 8446 §5.2",
+     "TLS records did not decrypt with the logged secrets",
+     "A secret for this connection's client random was in the key log, but a record failed its "
+     "authentication tag: the key log belongs to another session or was cut, or the capture lost "
+     "or altered bytes. Nothing after it was decoded (no guessed frames).",
+     "Make sure the key log was written by the same client or server process during this capture "
+     "(SSLKEYLOGFILE is read at start-up), and that the capture has no gaps."},
+    {RuleId::tls_alert, "tls-alert", S::warning, "RFC 8446 §6",
+     "A TLS alert other than close_notify was sent",
+     "One side reported a TLS error (handshake_failure, bad_certificate, decode_error, ...) and "
+     "ended the TLS session: the WebSocket connection dies with it, usually seen as 1006 by the "
+     "application.",
+     "Check certificates, SNI, protocol versions and cipher suites on both sides; the alert name "
+     "says which."},
+    {RuleId::tls_malformed, "tls-malformed", S::warning, "RFC 8446 §5.1",
+     "Bytes that are not a TLS record where one was due",
+     "The stream stopped looking like TLS records (corruption, a non-TLS protocol, or a capture "
+     "that started mid-record); TLS analysis of that direction stopped.",
+     "Check the capture (gaps, snaplen) and whether this port really carries TLS."},
+    {RuleId::limit_tls_record, "limit-tls-record", S::warning, "",
+     "TLS record longer than the buffering limit",
+     "A TLS record longer than wsdiag buffers per direction was announced, so TLS parsing of that "
+     "direction stopped.",
+     "Raise the limit, or check whether the stream is really TLS."},
+    {RuleId::tls_h2, "tls-h2", S::info, "RFC 8441",
+     "ALPN selected h2: WebSocket over HTTP/2 is not decoded",
+     "The TLS handshake selected HTTP/2, where WebSocket runs as an extended CONNECT stream "
+     "(RFC 8441). wsdiag decodes WebSocket over HTTP/1.1 only.",
+     "To analyse it, make the client use HTTP/1.1 for WebSocket (ALPN http/1.1), or read the "
+     "HTTP/2 frames in Wireshark."},
 }};
 
 constexpr bool rows_in_enum_order() {

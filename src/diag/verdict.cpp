@@ -29,6 +29,7 @@
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/diag/verdict.h"
 #include "verdict_text.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/ws/utf8.h"
 
 namespace wsdiag::diag {
@@ -792,7 +793,8 @@ Verdict make_open(const ConnectionSummary& s) {
 
 // ---------------------------------------------------------------------------------------------
 
-constexpr std::array<VerdictRule, 6> kTable{{
+constexpr std::array<VerdictRule, 7> kTable{{
+    {"tls-not-decrypted", tls_verdict_applies, make_tls_verdict, tls_verdict_explains},
     {"handshake-failed", applies_handshake_failed, make_handshake_failed,
      explains_handshake_failed},
     {"invalid-close", rows::applies_invalid_close, rows::make_invalid_close, rows::explains_invalid_close},

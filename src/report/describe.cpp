@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "wsdiag/diag/tls_verdict.h"
+#include "wsdiag/report/report.h"
 #include "wsdiag/report/text_util.h"
 
 namespace wsdiag::report {
@@ -279,6 +281,57 @@ std::vector<TimelineEvent> timeline(const ConnectionSummary& s) {
     return a.at.index < b.at.index;
   });
   return ev;
+}
+
+std::vector<std::string> describe_tls(const ConnectionSummary& s) {
+  std::vector<std::string> lines;
+  if (!s.tls) return lines;
+  const auto& t = *s.tls;
+  std::string first = t.version ? tls::version_name(t.version) : std::string("TLS (version not seen)");
+  if (t.cipher) first += ", " + tls::cipher_name(t.cipher);
+  if (!t.sni.empty()) first += ", SNI " + t.sni;
+  if (!t.alpn.empty()) first += ", ALPN " + t.alpn;
+  else if (!t.alpn_offered.empty()) first += ", ALPN offered " + t.alpn_offered;
+  first += fmt::format("; keys: {}", tls::to_string(t.keys));
+  if (t.hello_retry) first += "; HelloRetryRequest";
+  if (t.psk_accepted) first += "; resumed (PSK)";
+  if (t.midstream) first += "; handshake not captured";
+  lines.push_back(std::move(first));
+  for (const Dir d : {Dir::c2s, Dir::s2c}) {
+    const auto& f = t.dir(d);
+    std::string l = fmt::format("{}: {} records, {} application bytes", d == Dir::c2s ? "client" : "server",
+                                f.records, f.app_bytes);
+    if (f.plaintext_bytes) l += fmt::format(" ({} decrypted)", f.plaintext_bytes);
+    if (f.alert.seen) {
+      if (f.alert.encrypted) {
+        l += fmt::format(", encrypted alert at packet {}", f.alert.at.index);
+      } else {
+        l += fmt::format(", {} alert {} at packet {}", f.alert.level == 2 ? "fatal" : "warning",
+                         tls::alert_name(f.alert.description), f.alert.at.index);
+      }
+    }
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+void TlsTally::add(const ConnectionSummary& s) {
+  if (!diag::tls_candidate(s)) return;
+  ++not_decrypted;
+  ++by_sni[s.tls->sni];
+}
+
+std::string TlsTally::line() const {
+  if (not_decrypted == 0) return "";
+  std::string sni;
+  for (const auto& [name, n] : by_sni) {
+    if (!sni.empty()) sni += ", ";
+    sni += name.empty() ? std::string("(no SNI)") : name;
+    if (n > 1) sni += fmt::format(" x{}", n);
+  }
+  return fmt::format("{} TLS connection{} not decrypted (to {}): its WebSocket traffic cannot be checked "
+                     "without the TLS keys; see --tls-keylog.",
+                     not_decrypted, not_decrypted == 1 ? "" : "s", sni);
 }
 
 }  // namespace wsdiag::report

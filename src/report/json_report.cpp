@@ -12,6 +12,8 @@
 
 #include "wsdiag/report/describe.h"
 #include "wsdiag/report/report.h"
+
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/report/text_util.h"
 
 namespace wsdiag::report {
@@ -253,6 +255,51 @@ Json patterns_json(const Report& r) {
   return out;
 }
 
+// TLS facts (wss://): what the ClientHello/ServerHello said, key status, records and alerts.
+static Json tls_json(const tls::TlsFacts& t) {
+  auto alert = [](const tls::AlertFact& a) -> Json {
+    if (!a.seen) return nullptr;
+    Json j = Json::object();
+    j["encrypted"] = a.encrypted;
+    if (!a.encrypted) {
+      j["level"] = a.level == 2 ? "fatal" : "warning";
+      j["description"] = tls::alert_name(a.description);
+    }
+    j["record_len"] = a.record_len;
+    j["packet"] = a.at.index;
+    return j;
+  };
+  auto dir = [&](const tls::TlsDirFacts& d) {
+    Json j = Json::object();
+    j["records"] = d.records;
+    j["app_records"] = d.app_records;
+    j["app_bytes"] = d.app_bytes;
+    j["plaintext_bytes"] = d.plaintext_bytes;
+    j["last_record"] = d.last_record.index ? Json(Json{{"packet", d.last_record.index}, {"type", d.last_type},
+                                                       {"len", d.last_len}})
+                                           : Json(nullptr);
+    j["alert"] = alert(d.alert);
+    j["close_notify"] = d.close_notify;
+    j["undecrypted_records"] = d.undecrypted_records;
+    return j;
+  };
+  Json j = Json::object();
+  j["version"] = t.version ? Json(tls::version_name(t.version)) : Json(nullptr);
+  j["cipher"] = t.cipher ? Json(tls::cipher_name(t.cipher)) : Json(nullptr);
+  j["sni"] = t.sni;
+  j["alpn_offered"] = t.alpn_offered;
+  j["alpn"] = t.alpn;
+  j["keys"] = tls::to_string(t.keys);
+  j["client_hello_packet"] = t.client_hello ? Json(t.client_hello_at.index) : Json(nullptr);
+  j["server_hello_packet"] = t.server_hello ? Json(t.server_hello_at.index) : Json(nullptr);
+  j["hello_retry"] = t.hello_retry;
+  j["resumed"] = t.psk_accepted;
+  j["midstream"] = t.midstream;
+  j["client"] = dir(t.c2s);
+  j["server"] = dir(t.s2c);
+  return j;
+}
+
 Json to_json(const ConnReport& c) {
   const auto& s = c.summary;
   Json j = Json::object();
@@ -283,6 +330,7 @@ Json to_json(const ConnReport& c) {
   j["findings"] = std::move(findings);
   j["verdict"] = verdict_json(c.verdict);
   if (c.cause) j["cause"] = cause_json(*c.cause);
+  if (s.tls) j["tls"] = tls_json(*s.tls);  // extra
   return j;
 }
 
@@ -340,6 +388,10 @@ void put_indented(std::FILE* out, std::string_view text, int depth) {
 void JsonTally::add(const ConnReport& c) {
   ++connections;
   if (c.summary.websocket) ++websocket;
+  if (diag::tls_candidate(c.summary)) {
+    ++tls_not_decrypted;
+    ++tls_sni[c.summary.tls->sni];
+  }
   ++by_verdict[verdict_key(c.verdict)];
   const auto sev = static_cast<std::size_t>(c.verdict.severity);
   if (sev < 3) ++by_severity[sev];
@@ -368,6 +420,11 @@ nlohmann::ordered_json JsonTally::summary_json(const Report& r) const {
   summary["by_rule"] = std::move(br);
   summary["tcp_connections"] = r.stats.tcp_connections;
   summary["all"] = r.all;
+  if (tls_not_decrypted != 0) {  // only when TLS connections were listed undecrypted
+    Json sni = Json::object();
+    for (const auto& [k, n] : tls_sni) sni[k] = n;
+    summary["tls_not_decrypted"] = Json{{"connections", tls_not_decrypted}, {"by_sni", std::move(sni)}};
+  }
   return summary;
 }
 

@@ -60,6 +60,7 @@ void connection_section(std::string& out, const ConnReport& c) {
     row(out, "server traffic", escape_markdown(describe_direction(s.s2c, true)));
     row(out, "close", joined(describe_close(s)));
   }
+  if (s.tls) row(out, "TLS", joined(describe_tls(s)));
   row(out, "TCP end", joined(describe_tcp_end(s, true)));
   row(out, "TCP history", s.history.empty() ? std::string("-") : escape_markdown(s.history));
   out += '\n';

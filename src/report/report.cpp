@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "wsdiag/report/report.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 
 namespace wsdiag::report {
@@ -44,7 +45,7 @@ std::string verdict_key(const diag::Verdict& v) {
 }
 
 void diagnose_into(ConnReport& c) {
-  if (!c.summary.websocket) return;
+  if (!c.summary.websocket && !diag::tls_candidate(c.summary)) return;
   c.verdict = diag::diagnose(c.summary);
   c.cause = diag::likely_cause(c.summary, c.verdict);
 }

@@ -185,6 +185,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
     b.field("server", describe_direction(s.s2c, detail));
     b.field("close", describe_close(s));
   }
+  if (s.tls) b.field("tls", describe_tls(s));
   b.field("tcp end", describe_tcp_end(s, detail));
   findings_table(b, s);
   std::string hist = s.history.empty() ? std::string("-") : s.history;
@@ -327,6 +328,9 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
   b.line("");
   b.line(fmt::format("{} connection{}: {}", r.connections.size(),
                      r.connections.size() == 1 ? "" : "s", tally));
+  TlsTally tls;
+  for (const auto& c : r.connections) tls.add(c.summary);
+  if (const std::string l = tls.line(); !l.empty()) b.wrapped("", l, 0);
   const std::string s = std::move(b.out());
   std::fwrite(s.data(), 1, s.size(), out);
 }

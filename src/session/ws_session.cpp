@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/http/message.h"
+#include "wsdiag/tls/tls_front.h"
 #include "wsdiag/ws/inflater.h"
 
 namespace wsdiag::session {
@@ -1012,14 +1014,39 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
 // -----------------------------------------------------------------------------------------------
 // Analyzer
 
+namespace {
+
+// The sink of one connection: the TLS layer in front of the HTTP/WebSocket session (plain
+// connections pass through it untouched).
+struct ConnSink final : reassembly::StreamSink {
+  ConnSink(const flow::Connection& c, const Limits& limits, const SessionOptions& opt)
+      : ws(c, limits, opt), front(ws, limits, opt.keylog) {}
+  void on_data(Dir d, Bytes bytes, PacketRef at) override { front.on_data(d, bytes, at); }
+  void on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, PacketRef at) override {
+    front.on_gap(d, len, why, at);
+  }
+  void on_end(Dir d, reassembly::EndReason how, PacketRef at) override { front.on_end(d, how, at); }
+  WsSession ws;
+  tls::TlsFront front;
+};
+
+}  // namespace
+
 std::unique_ptr<reassembly::StreamSink> Analyzer::on_open(flow::Connection& c) {
-  return std::make_unique<WsSession>(c, limits_, opt_);
+  return std::make_unique<ConnSink>(c, limits_, opt_);
 }
 
 void Analyzer::on_close(flow::Connection& c) {
-  auto* session = static_cast<WsSession*>(c.sink());
-  if (session == nullptr) return;
-  out_->on_connection(session->summarize(c));
+  auto* sink = static_cast<ConnSink*>(c.sink());
+  if (sink == nullptr) return;
+  diag::ConnectionSummary s = sink->ws.summarize(c);
+  if (sink->front.is_tls()) {
+    s.tls = sink->front.facts();
+    diag::add_tls_findings(s);
+    std::stable_sort(s.findings.begin(), s.findings.end(),
+                     [](const diag::Finding& a, const diag::Finding& b) { return a.at.index < b.at.index; });
+  }
+  out_->on_connection(std::move(s));
 }
 
 }  // namespace wsdiag::session

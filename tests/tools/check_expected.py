@@ -7,6 +7,7 @@ The TSV (format in its header comment) gives for each connection of each sample 
 expected verdict code, side, how TCP ended and the rule ids wsdiag must report. For every row:
   code     a number: verdict.code equals it; `open`: verdict.name "open" and code null;
            `handshake-failed`: verdict.name "handshake failed" and code null
+           `tls-handshake-failed`: verdict.name "TLS handshake failed" and code null (wss://)
   side     verdict.side ("-": null)
   tcp_end  tcp_end.how
   rules    every listed id appears among findings[].rule ("-": none required; more are allowed)
@@ -68,8 +69,8 @@ def parse_tsv(path):
             if conn is not None and conn < 1:
                 problems.append(f"connection number {conn} < 1")
             code = r["code"]
-            if not (code in ("open", "handshake-failed") or re.fullmatch(r"[0-9]+", code)):
-                problems.append(f"code {code!r} is not a number, 'open' or 'handshake-failed'")
+            if not (code in ("open", "handshake-failed", "tls-handshake-failed") or re.fullmatch(r"[0-9]+", code)):
+                problems.append(f"code {code!r} is not a number, 'open', 'handshake-failed' or 'tls-handshake-failed'")
             if r["side"] not in SIDES:
                 problems.append(f"side {r['side']!r} is not one of {', '.join(SIDES)}")
             if r["tcp_end"] not in TCP_ENDS:
@@ -99,6 +100,9 @@ def check_connection(row, conn):
     elif row.code == "handshake-failed":
         if name != "handshake failed" or code is not None:
             out.append(f"verdict is {said}; expected name \"handshake failed\", code null")
+    elif row.code == "tls-handshake-failed":
+        if name != "TLS handshake failed" or code is not None:
+            out.append(f"verdict is {said}; expected name \"TLS handshake failed\", code null")
     elif code != int(row.code) or isinstance(code, bool):
         out.append(f"verdict.code is {json.dumps(code)} ({name}); expected {row.code}")
     want_side = None if row.side == "-" else row.side
@@ -174,7 +178,11 @@ def main(argv):
             fail(name, [f"#{r.conn} appears twice in the TSV (again at line {r.lineno})" for r in dup])
             continue
 
-        res = subprocess.run([binary, "--format", "json", "--no-progress", "samples/" + name],
+        # wss:// samples come with their TLS key log (samples/NAME.keys): the verdict is the
+        # decrypted connection's, which must equal the plaintext equivalent's.
+        keys = os.path.join("samples", os.path.splitext(name)[0] + ".keys")
+        extra = ["--tls-keylog", keys] if os.path.isfile(os.path.join(src, keys)) else []
+        res = subprocess.run([binary, "--format", "json", "--no-progress", *extra, "samples/" + name],
                              cwd=src, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if res.returncode != 0:
             fail(name, [f"wsdiag exited {res.returncode}: "

@@ -59,7 +59,8 @@ def main():
                 conn = by_client.get(row["client"])
                 problems = []
                 if derived.startswith("not websocket"):
-                    if conn is not None:
+                    # TLS connections are listed undecrypted as candidates with "websocket": false
+                    if conn is not None and conn.get("websocket", True):
                         problems.append("reported as WebSocket, truth says not websocket")
                 elif conn is None:
                     problems.append("missing from the report")

@@ -3,6 +3,10 @@
 // line on stderr, drops from pcap_stats in the summary, Ctrl-C reports what is still open.
 #pragma once
 
+#include <vector>
+
+#include "wsdiag/tls/keylog.h"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,10 +34,15 @@ struct LiveRunOptions {
   bool frames = false;                     ///< --frames: a TSV line per frame instead
   bool status = true;                      ///< status line on stderr (when it is a terminal)
   std::uint16_t ws_port = 0;               ///< --ws-port
+  std::string tls_keylog;                  ///< --tls-keylog ("" = $SSLKEYLOGFILE); followed as it grows
   Limits limits;                           ///< max connections, ooo bytes (idle timeout set here)
   /// --fail-on: true if a reported connection matches (exit 1). May be empty.
   std::function<bool(const report::ConnReport&)> fail_on;
 };
+
+/// TLS secrets: `file` (--tls-keylog), else $SSLKEYLOGFILE if set; plus the Decryption Secrets
+/// Blocks of pcapng `inputs`. False (error line printed) if `file` cannot be read.
+bool load_keylog(const std::string& file, const std::vector<std::string>& inputs, tls::KeyLog& keylog);
 
 /// Runs a live capture until Ctrl-C/SIGTERM, -c, --duration or an error; returns the exit status.
 int run_live(const LiveRunOptions& opt);

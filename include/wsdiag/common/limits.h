@@ -29,6 +29,12 @@ struct Limits {
   std::size_t http_head_bytes = 16 * 1024;
   /// Largest inflated message size validated before a finding (permessage-deflate).
   std::uint64_t inflate_bytes_per_message = 64ull << 20;
+  /// Largest TLS record body buffered per direction (TLS allows 2^14 + 2048); a longer record
+  /// stops TLS parsing of that direction with a `limit-tls-record` finding.
+  std::size_t tls_record_bytes = (1u << 14) + 2048;
+  /// Largest plaintext TLS handshake message kept for parsing (ClientHello, ServerHello,
+  /// EncryptedExtensions); longer ones are skipped unparsed.
+  std::size_t tls_handshake_bytes = 64 * 1024;
 };
 
 }  // namespace wsdiag

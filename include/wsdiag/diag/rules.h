@@ -75,9 +75,15 @@ enum class RuleId : std::uint8_t {
   limit_ooo_buffer,      ///< out-of-order store full: a hole was given up
   conn_evicted,          ///< connection table full: this connection stopped being tracked
   idle_timeout,          ///< live mode: evicted after being idle too long
+  // TLS (wss://), see diag/tls_verdict.h
+  tls_decrypt_failed,    ///< secrets were found but a record did not authenticate
+  tls_alert,             ///< a fatal TLS alert (plaintext or decrypted)
+  tls_malformed,         ///< bytes where a TLS record header was due are not one
+  limit_tls_record,      ///< a TLS record over Limits::tls_record_bytes: TLS parsing stopped
+  tls_h2,                ///< ALPN h2: WebSocket would run over HTTP/2 (RFC 8441), not decoded
 };
 
-inline constexpr std::size_t kRuleCount = static_cast<std::size_t>(RuleId::idle_timeout) + 1;
+inline constexpr std::size_t kRuleCount = static_cast<std::size_t>(RuleId::tls_h2) + 1;
 
 struct RuleInfo {
   RuleId id;

@@ -12,6 +12,7 @@
 #include "wsdiag/common/encap.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/diag/rules.h"
+#include "wsdiag/tls/facts.h"
 
 namespace wsdiag::diag {
 
@@ -132,6 +133,7 @@ struct ConnectionSummary {
   CloseSummary close;
   TcpEndSummary tcp_end;
   std::vector<Finding> findings;
+  std::optional<tls::TlsFacts> tls;  ///< set when the connection is TLS (wss://)
 
   [[nodiscard]] bool has(RuleId r) const noexcept;
   [[nodiscard]] const Finding* find(RuleId r) const noexcept;

@@ -30,6 +30,9 @@ std::string describe_direction(const diag::DirCounters& d, bool detail);
 /// Lines describing the close handshake (who, code, reason, echo and its delay).
 std::vector<std::string> describe_close(const diag::ConnectionSummary& s);
 /// Lines describing how TCP ended (how, by, packet, idle before; detail: FIN/RST of each side).
+/// TLS (wss://): version, cipher, SNI, ALPN, key status, and how TLS ended in each direction.
+std::vector<std::string> describe_tls(const diag::ConnectionSummary& s);
+
 std::vector<std::string> describe_tcp_end(const diag::ConnectionSummary& s, bool detail);
 
 /// Lines describing the encapsulation the packets came in (empty for an untunnelled connection):

@@ -96,8 +96,19 @@ struct JsonTally {
   std::map<std::string, std::uint64_t> by_verdict;
   std::uint64_t by_severity[3] = {0, 0, 0};
   std::map<std::string, std::uint64_t> by_rule;  ///< connections with at least one such finding
+  std::uint64_t tls_not_decrypted = 0;           ///< TLS connections listed without plaintext
+  std::map<std::string, std::uint64_t> tls_sni;  ///< ... by SNI ("" when none was sent)
   void add(const ConnReport& c);
   [[nodiscard]] nlohmann::ordered_json summary_json(const Report& r) const;
+};
+
+/// TLS connections whose WebSocket traffic could not be seen (not decrypted, failed), by SNI.
+struct TlsTally {
+  std::uint64_t not_decrypted = 0;
+  std::map<std::string, std::uint64_t> by_sni;
+  void add(const diag::ConnectionSummary& s);
+  /// "3 TLS connections not decrypted (to a.example x2, b.example)"; "" when none.
+  [[nodiscard]] std::string line() const;
 };
 
 /// The `--format json` document built connection by connection as they end: each connection's

@@ -26,6 +26,7 @@
 #include "wsdiag/http/head_collector.h"
 #include "wsdiag/reassembly/stream_sink.h"
 #include "wsdiag/session/frame_record.h"
+#include "wsdiag/tls/keylog.h"
 #include "wsdiag/ws/frame_parser.h"
 #include "wsdiag/ws/utf8.h"
 
@@ -35,6 +36,7 @@ struct SessionOptions {
   /// Treat TCP on this port as WebSocket even without a captured handshake (0 = off).
   std::uint16_t ws_port = 0;
   FrameListener* frames = nullptr;  ///< receives every frame (for --frames), may be null
+  const tls::KeyLog* keylog = nullptr;  ///< TLS secrets (--tls-keylog, SSLKEYLOGFILE, pcapng), may be null
 };
 
 class WsSession : public reassembly::StreamSink {

@@ -87,13 +87,14 @@ void check_complete(const Verdict& v) {
 
 TEST_CASE("verdict table: rows in order", "[diag]") {
   const auto table = verdict_table();
-  REQUIRE(table.size() == 6);
-  CHECK(table[0].name == "handshake-failed");
-  CHECK(table[1].name == "invalid-close");
-  CHECK(table[2].name == "closed");
-  CHECK(table[3].name == "client-rejected-101");
-  CHECK(table[4].name == "abnormal-1006");
-  CHECK(table[5].name == "open");
+  REQUIRE(table.size() == 7);
+  CHECK(table[0].name == "tls-not-decrypted");
+  CHECK(table[1].name == "handshake-failed");
+  CHECK(table[2].name == "invalid-close");
+  CHECK(table[3].name == "closed");
+  CHECK(table[4].name == "client-rejected-101");
+  CHECK(table[5].name == "abnormal-1006");
+  CHECK(table[6].name == "open");
   for (const VerdictRule& r : table) {
     CHECK(r.applies != nullptr);
     CHECK(r.make != nullptr);

@@ -291,7 +291,7 @@ int run_live(const LiveRunOptions& opt) {
   };
   std::unique_ptr<LiveFrames> frames;
   session::SessionOptions sopt;
-  sopt.ws_port = opt.ws_port;
+  sopt.ws_ports = opt.ws_ports;
   if (opt.frames) {
     frames = std::make_unique<LiveFrames>(out, opt.conn);
     sopt.frames = frames.get();

@@ -76,7 +76,7 @@ Json handshake_json(const diag::ConnectionSummary& s) {
   Json j = Json::object();
   j["seen"] = h.request_seen || h.response_seen;
   j["status"] = h.status ? Json(*h.status) : Json(nullptr);
-  j["ok"] = h.ok;
+  j["ok"] = h.verifiable ? Json(h.ok) : Json(nullptr);  // null: cut by the snaplen, not verifiable
   j["path"] = h.path;
   j["subprotocol"] = h.subprotocol;
   j["extensions"] = h.extensions;

@@ -11,6 +11,7 @@
 #include "wsdiag/capture/live.h"
 #include "wsdiag/common/limits.h"
 #include "wsdiag/report/report.h"
+#include "wsdiag/session/ws_session.h"
 
 namespace wsdiag::cli {
 
@@ -29,7 +30,7 @@ struct LiveRunOptions {
   std::uint64_t conn = 0;                  ///< --conn ID: only that connection, in detail
   bool frames = false;                     ///< --frames: a TSV line per frame instead
   bool status = true;                      ///< status line on stderr (when it is a terminal)
-  std::uint16_t ws_port = 0;               ///< --ws-port
+  session::PortRanges ws_ports;             ///< --ws-port
   Limits limits;                           ///< max connections, ooo bytes (idle timeout set here)
   /// --fail-on: true if a reported connection matches (exit 1). May be empty.
   std::function<bool(const report::ConnReport&)> fail_on;

@@ -358,6 +358,8 @@ int run(int argc, char** argv) {
   app.add_option("--ws-port", opt.ws_ports,
                  "treat TCP on PORT (or a range LOW-HIGH) as WebSocket even when the handshake was "
                  "not captured; may repeat")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->delimiter(',')
       ->check([](const std::string& v) {
         session::PortRanges p;

@@ -358,8 +358,7 @@ int run(int argc, char** argv) {
   app.add_option("--ws-port", opt.ws_ports,
                  "treat TCP on PORT (or a range LOW-HIGH) as WebSocket even when the handshake was "
                  "not captured; may repeat")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)  // one value per occurrence: a capture file after it is not a port
       ->delimiter(',')
       ->check([](const std::string& v) {
         session::PortRanges p;

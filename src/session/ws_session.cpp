@@ -165,6 +165,9 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   // frame in progress
   bool frame_in_message = false;  // the frame's payload belongs to the message above
   PacketRef frame_at{};           // where the current frame's header was
+  // mid-stream recognition: this side sent data / completed frames while on probation
+  bool probe_data = false;
+  std::uint32_t probe_frames = 0;
   // The start of a segment held while a frame of impossible length is in progress (see
   // check_doubtful_frame): fewer bytes than a frame header.
   std::array<std::uint8_t, ws::kMaxFrameHeader> carry{};
@@ -438,7 +441,10 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
 
 
   frame_in_message = false;
-  if (s_.probing_) s_.probe_frame_done();
+  if (s_.probing_) {
+    ++probe_frames;
+    s_.probe_frame_done();
+  }
 }
 
 void WsSession::Side::lose_framing(PacketRef at, const char* why) {
@@ -581,6 +587,11 @@ void WsSession::emit_frame(FrameRecord&& rec) {
 void WsSession::probe_frame_done() {
   ++probe_frames_;
   if (probe_frames_ < kProbeFrames || probe_chunks_ < 2) return;
+  // A side that sent data on probation must have sent frames too: frames one way and bytes that
+  // never parse the other way are not WebSocket (it waits, e.g. past the end of a long frame).
+  for (const auto& side : side_) {
+    if (side->probe_data && side->probe_frames == 0) return;
+  }
   probing_ = false;  // recognised: frames from here on are reported as they come
   if (opt_.frames != nullptr) {
     for (auto& r : probe_records_) opt_.frames->on_frame(r);
@@ -613,12 +624,13 @@ void WsSession::start_ws(Dir d, PacketRef) {
 void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   if (bytes.empty()) return;
+  if (probing_) s.probe_data = true;
   if (!s.start_desynced && !s.parser_.desynced() && s.parser_.in_payload() && doubtful_length(s.parser_.current_header())) {
     if (check_doubtful_frame(d, bytes, at)) return;  // held: too short to tell yet
   }
   if (s.start_desynced || s.parser_.desynced()) {
     // Regain framing only where a frame plausibly starts (a TCP segment often begins one).
-    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled)) return;
+    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled || forced_)) return;
     s.start_desynced = false;
     if (s.parser_.desynced()) s.parser_.resync();
     s.in_message = false;
@@ -656,7 +668,7 @@ bool WsSession::check_doubtful_frame(Dir d, Bytes bytes, PacketRef at) {
     return true;
   }
   bool has_close = false;
-  if (h.length_msb_set && plausible_frame_start(view, d, hs_.deflate.enabled)) {
+  if (h.length_msb_set && plausible_frame_start(view, d, hs_.deflate.enabled || forced_)) {
     s.lose_framing(at, "a 64-bit length with its most significant bit set");
   } else if (!h.length_msb_set && peer.close_sent && peer.close_at.index >= s.frame_at.index &&
              looks_like_frames(view, d, &has_close) && has_close) {

@@ -379,6 +379,8 @@ def variant_drop(cap):
                 # entirely inside one payload, with payload bytes of the same frame before and after
                 if f is None or not (f[1] < lo and hi < f[2]):
                     continue
+                if f[2] > len(d.stream) or f[2] - f[1] >= 1 << 63:
+                    continue                         # an impossible length: no payload to lose (issue #10 §3)
                 if any(o is not s and o.rel < hi and lo < o.rel + o.plen for o in d.segs):
                     continue                         # retransmitted elsewhere: nothing would be missing
                 later = [o for o in c.segs if o.idx > s.idx]

@@ -122,6 +122,19 @@ TEST_CASE("capture-started-midstream: frames recognised without a handshake", "[
     CHECK(s.close.code == 1000);
     CHECK(s.close.echoed);
   }
+  SECTION("compressed (RSV1) frames, no option, no SYN captured") {
+    Conv c{Conv::Midstream{}};
+    const std::string hello("\xf2\x48\xcd\xc9\xc9\x07\x00", 7);  // "Hello", raw deflate
+    c.send(C, cf(op::text, hello).set_rsv(4));
+    c.send(S, sf(op::text, hello).set_rsv(4));
+    c.send(C, cf(op::text, hello).set_rsv(4));
+    close_normally(c);
+    const auto s = c.finish();
+    INFO(describe(s));
+    CHECK(s.websocket);
+    CHECK(s.c2s.frames == 3);
+    CHECK(s.close.echoed);
+  }
   SECTION("the TCP handshake was captured and the first bytes were not an HTTP Upgrade") {
     Conv c;  // SYN seen: these bytes are the stream's first, and WebSocket starts with HTTP
     c.send(C, cf(op::text, "hello"));
@@ -310,6 +323,21 @@ TEST_CASE("framing lost on an impossible length still sees the close (issue #10 
     CHECK(s.close.echoed);
     CHECK(s.close.echo_at.index == echo.index);
     CHECK(!s.has(RuleId::capture_ended_mid_frame));
+  }
+  SECTION("the answer's header split across two segments is still found") {
+    Conv c;
+    c.open();
+    c.send(C, cf(op::text, "xxxxxxxx").set_msb());
+    c.send(S, sf(op::close, close_payload(1009)));
+    const std::string echo = cf(op::close, close_payload(1009)).bytes();
+    c.send(C, echo.substr(0, 1));
+    const auto rest = c.send(C, echo.substr(1));
+    c.fin(S);
+    c.fin(C);
+    const auto s = c.finish();
+    INFO(describe(s));
+    CHECK(s.close.echoed);
+    CHECK(s.close.echo_at.index == rest.index);
   }
   SECTION("a large but plausible frame is not cut short by a Close-looking segment") {
     Conv c;

@@ -238,7 +238,7 @@ TEST_CASE("a recognised mid-stream connection lists its first frames in --frames
   }
 }
 
-TEST_CASE("--ws-port takes ports and ranges", "[session]") {
+TEST_CASE("the ws-port option takes ports and ranges", "[session]") {
   session::PortRanges p;
   CHECK(p.add("8080"));
   CHECK(p.add("9000-9100"));

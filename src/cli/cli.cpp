@@ -46,7 +46,8 @@ struct Options {
   std::string color = "auto";
   std::string fail_on;
   std::uint64_t conn = 0;
-  std::uint16_t ws_port = 0;
+  std::vector<std::string> ws_ports;  // --ws-port PORT or LOW-HIGH, repeatable
+  session::PortRanges ws_port_set;
   bool frames = false;
   bool all = false;
   bool progress = true;
@@ -385,8 +386,15 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "jsonl", "markdown"}));
   app.add_option("-o,--output", opt.output, "write to FILE instead of standard output");
   app.add_option("--conn", opt.conn, "report only connection ID, in full detail");
-  app.add_option("--ws-port", opt.ws_port,
-                 "treat TCP on PORT as WebSocket even when the handshake was not captured");
+  app.add_option("--ws-port", opt.ws_ports,
+                 "treat TCP on PORT (or a range LOW-HIGH) as WebSocket even when the handshake was "
+                 "not captured; may repeat")
+      ->allow_extra_args(false)  // one value per occurrence: a capture file after it is not a port
+      ->delimiter(',')
+      ->check([](const std::string& v) {
+        session::PortRanges p;
+        return p.add(v) ? std::string() : "not a port or a range LOW-HIGH: " + v;
+      });
   app.add_option("--fail-on", opt.fail_on,
                  "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
                  "rule ids (client-unmasked), open, handshake-failed; comma-separated");
@@ -443,6 +451,7 @@ int run(int argc, char** argv) {
     return kExitError;
   }
   opt.progress = !no_progress;
+  for (const auto& spec : opt.ws_ports) opt.ws_port_set.add(spec);  // checked by the option
   if (list_rules) {
     for (const auto& r : diag::all_rules()) {
       fmt::print("{:<28} {:<8} {:<26} {}\n", r.name, diag::to_string(r.severity), r.spec.empty() ? "-" : r.spec,
@@ -492,7 +501,7 @@ int run(int argc, char** argv) {
     live.conn = opt.conn;
     live.frames = opt.frames;
     live.status = opt.progress;
-    live.ws_port = opt.ws_port;
+    live.ws_ports = opt.ws_port_set;
     live.tls_keylog = opt.tls_keylog;
     live.limits = limits;
     if (fail_on) live.fail_on = [&fail_on](const report::ConnReport& c) { return fail_on->matches(c); };
@@ -514,7 +523,7 @@ int run(int argc, char** argv) {
   const auto fmt_kind = *report::parse_format(opt.format);
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
-  sopt.ws_port = opt.ws_port;
+  sopt.ws_ports = opt.ws_port_set;
   tls::KeyLog keylog;
   if (!load_keylog(opt.tls_keylog, opt.files, keylog)) return kExitError;
   sopt.keylog = &keylog;

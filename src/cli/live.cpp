@@ -293,7 +293,7 @@ int run_live(const LiveRunOptions& opt) {
   };
   std::unique_ptr<LiveFrames> frames;
   session::SessionOptions sopt;
-  sopt.ws_port = opt.ws_port;
+  sopt.ws_ports = opt.ws_ports;
   tls::KeyLog keylog;
   if (!load_keylog(opt.tls_keylog, {}, keylog)) return 2;
   keylog.set_follow(true);

@@ -277,12 +277,13 @@ constexpr std::array<RuleInfo, kRuleCount> kRules{{
      "The last frame in one direction was incomplete when the capture or the connection ended.",
      "No action unless that frame matters; then capture longer."},
     {RuleId::ws_desync, "ws-desync", S::warning, "",
-     "WebSocket framing lost after missing bytes",
-     "Bytes missing from the capture covered a frame header, so the next frame boundary could not "
-     "be found and analysis of that direction stopped. Later frames, a Close included, are not in "
-     "the verdict.",
-     "Re-capture without loss (see capture-gap) and treat this connection's verdict as "
-     "incomplete."},
+     "WebSocket framing lost",
+     "Bytes missing from the capture covered a frame header, or a frame announced a length that "
+     "cannot be right (a 64-bit length with its top bit set, or one far beyond what followed), so "
+     "frame boundaries were lost. wsdiag resumed at the next plausible frame start (a Close "
+     "answered after it still counts); frames in between are not analysed.",
+     "If bytes were missing, re-capture without loss (see capture-gap); if a length was "
+     "impossible, fix the sender's frame encoder (see length-msb)."},
     {RuleId::http_head_too_large, "http-head-too-large", S::warning, "",
      "HTTP handshake head over the size limit",
      "The Upgrade request or response head exceeded wsdiag's limit (16 KiB by default), usually "

@@ -41,6 +41,20 @@ bool looks_like_request(Bytes b) {
 
 bool looks_like_response(Bytes b) { return starts_with(b, "HTTP/1."); }
 
+// A connection picked up mid-stream whose first payload starts like a WebSocket frame header
+// (RFC 6455 §5.2: no RSV2/RSV3, a defined opcode, control frames whole and short): its MASK bit
+// says which side sent it (§5.3: clients mask, servers do not). +1 client, -1 server, 0 unknown.
+// Only the orientation depends on this; whether it is WebSocket is decided by the session.
+int frame_sender(Bytes b) {
+  if (b.size() < 2) return 0;
+  const unsigned op = b[0] & 0x0Fu;
+  const unsigned rsv = (b[0] >> 4) & 0x7u;
+  const unsigned len7 = b[1] & 0x7Fu;
+  if ((rsv & 3u) != 0 || (op > 2 && op < 8) || op > 10) return 0;
+  if (op >= 8 && ((b[0] & 0x80u) == 0 || len7 > 125)) return 0;
+  return (b[1] & 0x80u) != 0 ? 1 : -1;
+}
+
 // Bit per history letter.
 int letter_bit(char c) {
   constexpr std::string_view kLetters = "SHADFRTGI";
@@ -306,7 +320,9 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
     if (c->role_ == RoleEvidence::port) {
       const bool req = looks_like_request(seg.payload);
       const bool resp = looks_like_response(seg.payload);
-      if ((req && d == Dir::s2c) || (resp && d == Dir::c2s)) {
+      const int ws_sender = req || resp ? 0 : frame_sender(seg.payload);
+      if ((req && d == Dir::s2c) || (resp && d == Dir::c2s) || (ws_sender > 0 && d == Dir::s2c) ||
+          (ws_sender < 0 && d == Dir::c2s)) {
         c->flip();
         d = other(d);
       }

@@ -258,6 +258,13 @@ void Reassembler::on_peer_ack(std::uint32_t ack, PacketRef at) {
   const auto next = static_cast<std::int64_t>(next_off_);
   if (ack_off <= next || ack_off - next > kMaxAhead) return;
   const auto target = static_cast<std::uint64_t>(ack_off);
+  if (fin_seen_) {
+    // The sender already ended its stream: a segment before its FIN that the capture has not seen
+    // yet is reordered or retransmitted late, not necessarily lost. Holes wait for it (bounded
+    // by the store) until the direction is finished; those acknowledged are capture loss then.
+    acked_off_ = std::max(acked_off_, target);
+    return;
+  }
   // A hole is capture loss only when the peer acknowledges bytes already waiting after it: the
   // receiver had the hole's bytes, and the capture never will. (An ACK past a hole with nothing
   // behind it may just have been captured before its data, as multi-queue NICs do; such a hole
@@ -270,11 +277,15 @@ void Reassembler::on_peer_ack(std::uint32_t ack, PacketRef at) {
 }
 
 void Reassembler::release_all(PacketRef at) {
+  // A hole the peer acknowledged is capture loss; any other was never proven lost.
+  auto why = [this](std::uint64_t end_off) {
+    return end_off <= acked_off_ ? GapReason::capture_loss : GapReason::unfilled;
+  };
   while (!ooo_.empty()) {
-    gap_to(ooo_.begin()->first, GapReason::unfilled, at);
+    gap_to(ooo_.begin()->first, why(ooo_.begin()->first), at);
     drain(at);
   }
-  if (fin_seen_) gap_to(fin_off_, GapReason::unfilled, at);
+  if (fin_seen_) gap_to(fin_off_, why(fin_off_), at);
 }
 
 void Reassembler::maybe_end_fin(PacketRef at) {

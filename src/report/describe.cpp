@@ -87,12 +87,14 @@ std::vector<std::string> describe_handshake(const ConnectionSummary& s, bool det
   if (h.request_seen) {
     first = fmt::format("{} {}", h.method.empty() ? "?" : h.method, h.path.empty() ? "?" : h.path);
   } else {
-    first = "(request not captured)";
+    first = h.request_cut ? "(request cut by the snaplen)" : "(request not captured)";
   }
   if (h.status) {
     first += fmt::format(" -> {}", *h.status);
     if (!h.reason_phrase.empty()) first += " " + h.reason_phrase;
-    if (*h.status == 101) first += h.ok ? ", accepted" : ", but not valid";
+    if (*h.status == 101) {
+      first += h.ok ? ", accepted" : !h.verifiable ? ", not verifiable (headers cut by the snaplen)" : ", but not valid";
+    }
   } else {
     first += " -> no response";
   }

@@ -78,7 +78,8 @@ Json handshake_json(const diag::ConnectionSummary& s, const diag::Verdict& v) {
   Json j = Json::object();
   j["seen"] = h.request_seen || h.response_seen;
   j["status"] = h.status ? Json(*h.status) : Json(nullptr);
-  j["ok"] = h.ok && !v.client_rejected_101;  // a 101 the client failed is not a handshake that succeeded
+  // null: cut by the snaplen, not verifiable; a 101 the client failed is not a handshake that succeeded
+  j["ok"] = h.verifiable ? Json(h.ok && !v.client_rejected_101) : Json(nullptr);
   j["path"] = h.path;
   j["subprotocol"] = h.subprotocol;
   j["extensions"] = h.extensions;

@@ -25,6 +25,25 @@ constexpr std::size_t kMaxHeldBytes = 64 * 1024;  // client bytes held while awa
 constexpr std::size_t kMaxPings = 8;               // outstanding Pings remembered per side
 constexpr std::uint64_t kMaxPlausiblePayload = 1ull << 26;  // for resynchronisation only
 constexpr std::int64_t kPingGraceNs = 1'000'000'000;        // a Pong may take this long
+// Mid-stream recognition: this many valid frames, back to back over at least two segments, with
+// no violation among them (issue #10 §5; scripts/measure-midstream-fp measures false positives).
+constexpr std::uint32_t kProbeFrames = 4;
+
+// What a byte stream that is not WebSocket produces when parsed as frames. Any of these before
+// recognition means the connection is not taken for WebSocket.
+bool probe_violation(RuleId r) {
+  switch (r) {
+    case RuleId::client_unmasked: case RuleId::server_masked: case RuleId::rsv_bits:
+    case RuleId::reserved_opcode: case RuleId::length_not_minimal: case RuleId::length_msb:
+    case RuleId::control_too_long: case RuleId::control_fragmented: case RuleId::unexpected_continuation:
+    case RuleId::expected_continuation: case RuleId::invalid_utf8: case RuleId::close_payload_1:
+    case RuleId::close_code_invalid: case RuleId::close_reason_utf8: case RuleId::data_after_close:
+    case RuleId::ws_desync: case RuleId::inflate_error:
+      return true;
+    default:
+      return false;
+  }
+}
 // Control payloads are kept for the Close code/reason and Ping/Pong matching. Legal ones hold at
 // most 125 bytes; of an oversized one (control-too-long) this much is kept so its reason can be
 // shown, the rest is counted and skipped.
@@ -55,10 +74,9 @@ bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth = 0) {
   return true;
 }
 
-// Stricter than plausible_frame_start, for recognising WebSocket in a stream whose handshake was
-// not captured: the chunk must hold only whole, valid frames for this direction (up to 32), ending
-// exactly at the chunk's end. Random binary protocols almost never pass this by chance.
-bool looks_like_frames(Bytes b, Dir d) {
+// Stricter than plausible_frame_start: the chunk must hold only whole, valid frames for this
+// direction (up to 32), ending exactly at the chunk's end. Sets *has_close when one is a Close.
+bool looks_like_frames(Bytes b, Dir d, bool* has_close = nullptr) {
   std::size_t pos = 0;
   for (int n = 0; n < 32 && pos < b.size(); ++n) {
     const Bytes rest = b.subspan(pos);
@@ -66,6 +84,7 @@ bool looks_like_frames(Bytes b, Dir d) {
     FrameHeader h;
     const std::size_t hl = ws::decode_frame_header(rest, h);
     if (hl == 0 || h.payload_len > rest.size() - hl) return false;
+    if (has_close != nullptr && h.opcode == op::close) *has_close = true;
     pos += hl + static_cast<std::size_t>(h.payload_len);
   }
   return pos == b.size();
@@ -97,10 +116,18 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   /// The frame that ends the current data message ended: finish inflating and validating.
   void end_message(PacketRef at, FrameRecord* rec);
   void inflate_status(ws::Inflater::Status st, PacketRef at);
+  /// The frame in progress announced a length that cannot be right: give it up (its record, if
+  /// --frames, shows the announced length) and take the next byte as a frame start.
+  void lose_framing(PacketRef at, const char* why);
 
   /// Records a finding; the message is formatted only the first time (later ones just count).
   template <typename... Args>
   void add(RuleId r, PacketRef at, fmt::format_string<Args...> f, Args&&... args) {
+    if (s_.probe_rejected_) return;
+    if (s_.probing_ && probe_violation(r)) {
+      s_.reject_probe();
+      return;
+    }
     if (s_.bump_finding(r, diag::side_of(dir_))) return;
     s_.add_finding(r, diag::side_of(dir_), at, fmt::format(f, std::forward<Args>(args)...));
   }
@@ -139,6 +166,15 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   PacketRef msg_at{};
   // frame in progress
   bool frame_in_message = false;  // the frame's payload belongs to the message above
+  PacketRef frame_at{};           // where the current frame's header was
+  // mid-stream recognition: this side sent data / completed frames while on probation
+  bool probe_data = false;
+  std::uint32_t probe_frames = 0;
+  // The start of a segment held while a frame of impossible length is in progress (see
+  // check_doubtful_frame): fewer bytes than a frame header.
+  std::array<std::uint8_t, ws::kMaxFrameHeader> carry{};
+  std::size_t carry_len = 0;
+  PacketRef carry_at{};
   std::vector<std::uint8_t> ctrl;  // the current control frame's payload (bounded)
   bool ctrl_gap = false;
   // close and ping state
@@ -161,6 +197,7 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
 void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
   ++counters.frames;
   counters.payload_bytes += h.payload_len;
+  frame_at = at;
   const char* name = ws::opcode_name(h.opcode);
   const bool deflate = s_.hs_.deflate.enabled;
   const bool control = ws::is_control_opcode(h.opcode);
@@ -331,7 +368,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
   if (s_.opt_.frames != nullptr) {  // --frames: only then is a record built
     FrameRecord rec = s_.frame_record(dir_, h, at, close_known ? &cp : nullptr);
     if (frame_in_message && h.fin) end_message(at, &rec);
-    s_.opt_.frames->on_frame(rec);
+    s_.emit_frame(std::move(rec));
   } else if (frame_in_message && h.fin) {
     end_message(at, nullptr);
   }
@@ -418,6 +455,29 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
 
 
   frame_in_message = false;
+  if (s_.probing_) {
+    ++probe_frames;
+    s_.probe_frame_done();
+  }
+}
+
+void WsSession::Side::lose_framing(PacketRef at, const char* why) {
+  const FrameHeader h = parser_.current_header();
+  counters.payload_bytes -= parser_.payload_remaining();  // announced, never carried
+  if (s_.opt_.frames != nullptr) s_.emit_frame(s_.frame_record(dir_, h, frame_at, nullptr));
+  if (frame_in_message) {
+    // The message's content is unknown: it is neither counted nor validated.
+    in_message = false;
+    msg_unverifiable = true;
+  }
+  frame_in_message = false;
+  ctrl.clear();
+  add(RuleId::ws_desync, at,
+      "framing lost after the {} frame at packet {} announcing {} payload bytes ({}); resumed at packet {}",
+      ws::opcode_name(h.opcode), frame_at.index, h.payload_len, why, at.index);
+  desync_reported = true;
+  parser_.resync();
+  resumed = true;
 }
 
 void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
@@ -450,13 +510,40 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
 }
 
 // -----------------------------------------------------------------------------------------------
+// PortRanges
+
+bool PortRanges::add(std::string_view spec) {
+  auto number = [](std::string_view t, std::uint16_t& out) {
+    if (t.empty() || t.size() > 5) return false;
+    std::uint32_t v = 0;
+    for (const char ch : t) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    if (v == 0 || v > 65535) return false;
+    out = static_cast<std::uint16_t>(v);
+    return true;
+  };
+  std::uint16_t lo = 0, hi = 0;
+  const auto dash = spec.find('-');
+  if (dash == std::string_view::npos) {
+    if (!number(spec, lo)) return false;
+    hi = lo;
+  } else if (!number(spec.substr(0, dash), lo) || !number(spec.substr(dash + 1), hi) || lo > hi) {
+    return false;
+  }
+  add(lo, hi);
+  return true;
+}
+
+// -----------------------------------------------------------------------------------------------
 // WsSession
 
 WsSession::WsSession(const flow::Connection& conn, const Limits& limits, const SessionOptions& opt)
-    : limits_(&limits), opt_(opt), conn_id_(conn.id()) {
+    : limits_(&limits), opt_(opt), conn_id_(conn.id()), tcp_handshake_seen_(conn.handshake_seen()) {
   side_[0] = std::make_unique<Side>(*this, Dir::c2s);
   side_[1] = std::make_unique<Side>(*this, Dir::s2c);
-  if (opt_.ws_port != 0 && (conn.server().port == opt_.ws_port || conn.client().port == opt_.ws_port)) {
+  if (opt_.ws_ports.contains(conn.server().port) || opt_.ws_ports.contains(conn.client().port)) {
     forced_ = true;  // confirmed (or dropped) once the first bytes show whether there is a handshake
   }
 }
@@ -502,6 +589,47 @@ FrameRecord WsSession::frame_record(Dir d, const FrameHeader& h, PacketRef at, c
 
 bool WsSession::side_resumed(Dir d) const noexcept { return side_[static_cast<int>(d)]->resumed; }
 
+void WsSession::emit_frame(FrameRecord&& rec) {
+  if (probe_rejected_) return;
+  if (probing_) {
+    probe_records_.push_back(std::move(rec));  // at most kProbeFrames (+1 given up) before a decision
+    return;
+  }
+  opt_.frames->on_frame(rec);
+}
+
+void WsSession::probe_frame_done() {
+  ++probe_frames_;
+  if (probe_frames_ < kProbeFrames || probe_chunks_ < 2) return;
+  // A side that sent data on probation must have sent frames too: frames one way and bytes that
+  // never parse the other way are not WebSocket (it waits, e.g. past the end of a long frame).
+  for (const auto& side : side_) {
+    if (side->probe_data && side->probe_frames == 0) return;
+  }
+  probing_ = false;  // recognised: frames from here on are reported as they come
+  if (opt_.frames != nullptr) {
+    for (auto& r : probe_records_) opt_.frames->on_frame(r);
+  }
+  probe_records_ = std::vector<FrameRecord>();
+}
+
+void WsSession::reject_probe() {
+  // Not WebSocket: whatever was parsed is forgotten, and the rest of the connection is ignored.
+  probing_ = false;
+  probe_rejected_ = true;
+  websocket_ = false;
+  forced_ = false;
+  for (auto& side : side_) {
+    side->mode = Mode::other;
+    const std::uint64_t gap = side->counters.gap_bytes;  // a capture fact, kept
+    side->counters = diag::DirCounters{};
+    side->counters.gap_bytes = gap;
+  }
+  probe_records_ = std::vector<FrameRecord>();
+  findings_.clear();
+  close_ = diag::CloseSummary{};
+}
+
 void WsSession::start_ws(Dir d, PacketRef) {
   auto& s = *side_[static_cast<int>(d)];
   s.mode = Mode::ws;
@@ -510,15 +638,68 @@ void WsSession::start_ws(Dir d, PacketRef) {
 void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   if (bytes.empty()) return;
+  if (probing_) s.probe_data = true;
+  if (!s.start_desynced && !s.parser_.desynced() && s.parser_.in_payload() && doubtful_length(s.parser_.current_header())) {
+    if (check_doubtful_frame(d, bytes, at)) return;  // held: too short to tell yet
+  }
   if (s.start_desynced || s.parser_.desynced()) {
     // Regain framing only where a frame plausibly starts (a TCP segment often begins one).
-    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled)) return;
+    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled || forced_)) return;
     s.start_desynced = false;
     if (s.parser_.desynced()) s.parser_.resync();
     s.in_message = false;
     s.resumed = true;
   }
+  if (probing_) ++probe_chunks_;
   s.parser_.feed(bytes, at);
+}
+
+bool WsSession::doubtful_length(const FrameHeader& h) noexcept {
+  return h.length_msb_set || h.payload_len > kMaxPlausiblePayload;
+}
+
+bool WsSession::check_doubtful_frame(Dir d, Bytes bytes, PacketRef at) {
+  // §5.2: a 64-bit length with its most significant bit set is impossible, and a length far
+  // beyond anything plausible is followed, once the peer failed the connection, by the sender's
+  // next frames (its answer to the peer's Close), not by payload. Framing is regained there.
+  auto& s = *side_[static_cast<int>(d)];
+  const auto& h = s.parser_.current_header();
+  const auto& peer = *side_[static_cast<int>(other(d))];
+  // A segment too short to hold a frame header may be the first part of one split across
+  // segments: it is held (at most 13 bytes) and judged with the next one.
+  std::vector<std::uint8_t> joined;  // only on this rare path (a frame of impossible length)
+  Bytes view = bytes;
+  if (s.carry_len > 0) {
+    joined.assign(s.carry.begin(), s.carry.begin() + static_cast<std::ptrdiff_t>(s.carry_len));
+    joined.insert(joined.end(), bytes.begin(), bytes.end());
+    view = Bytes(joined);
+  }
+  FrameHeader next;
+  if (ws::decode_frame_header(view, next) == 0 && view.size() < ws::kMaxFrameHeader) {
+    std::copy(view.begin(), view.end(), s.carry.begin());
+    s.carry_len = view.size();
+    s.carry_at = s.carry_len > bytes.size() ? s.carry_at : at;
+    return true;
+  }
+  bool has_close = false;
+  if (h.length_msb_set && plausible_frame_start(view, d, hs_.deflate.enabled || forced_)) {
+    s.lose_framing(at, "a 64-bit length with its most significant bit set");
+  } else if (!h.length_msb_set && peer.close_sent && peer.close_at.index >= s.frame_at.index &&
+             looks_like_frames(view, d, &has_close) && has_close) {
+    s.lose_framing(at, "a length far beyond what the connection carried: the peer failed the connection and "
+                       "this side's Close followed");
+  }
+  flush_carry(d);
+  return false;
+}
+
+void WsSession::flush_carry(Dir d) {
+  auto& s = *side_[static_cast<int>(d)];
+  if (s.carry_len == 0) return;
+  const std::size_t n = s.carry_len;
+  s.carry_len = 0;
+  if (probing_) ++probe_chunks_;
+  s.parser_.feed(Bytes(s.carry.data(), n), s.carry_at);
 }
 
 void WsSession::on_request_head(PacketRef at) {
@@ -647,10 +828,14 @@ void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
         feed_ws(d, bytes, at);
         return;
       }
-      if (!hs_.request && s.head_.bytes_seen() == 0 && looks_like_frames(bytes, d)) {
-        // The handshake was not captured, but these are whole, valid WebSocket frames.
+      if (!hs_.request && !tcp_handshake_seen_ && !probe_rejected_ && s.head_.bytes_seen() == 0 &&
+          plausible_frame_start(bytes, d, /*deflate=*/true)) {
+        // The handshake was not captured (nor the SYN: a stream whose first bytes were seen and
+        // were not an HTTP Upgrade is never WebSocket), and a frame plausibly starts here: parse
+        // on probation until enough valid frames prove it is WebSocket.
         websocket_ = true;
         forced_ = true;
+        probing_ = true;
         for (auto& side : side_) {
           if (side->mode == Mode::http || side->mode == Mode::other) {
             side->mode = Mode::ws;
@@ -695,6 +880,7 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
   s.counters.gap_bytes += len;
   switch (s.mode) {
     case Mode::ws:
+      flush_carry(d);
       if (s.start_desynced) return;
       s.parser_.gap(len, at);
       if (s.parser_.desynced() && !s.desync_reported) {
@@ -729,6 +915,7 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
       if (why == reassembly::GapReason::snaplen && d == Dir::c2s && s.head_.head().substr(0, 4) == "GET ") {
         // A request cut by the snaplen: wait for the response to tell what it was.
         request_at_ = at;
+        request_snapped_ = true;
         s.mode = Mode::wait;
         return;
       }
@@ -747,6 +934,7 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
 
 void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
+  if (s.mode == Mode::ws) flush_carry(d);
   s.ended = true;
   // Nothing more will be delivered in this direction: free what it held (the connection may
   // linger in the flow table for late ACKs; memory must follow open connections only).
@@ -838,6 +1026,7 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
 }
 
 diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
+  if (probing_) reject_probe();  // too few frames to tell WebSocket from chance
   diag::ConnectionSummary s;
   s.id = c.id();
   s.client = c.client().to_string();
@@ -892,6 +1081,9 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
     h.response_seen = true;
     h.reason_phrase = "(cut by the snaplen)";
   }
+  // Headers the snaplen cut cannot be checked: the handshake is not verifiable (not invalid).
+  h.request_cut = request_snapped_ && !hs_.request;
+  if (h.request_cut || (snap_switched_ && !hs_.response)) h.verifiable = false;
   const auto& t = s.tcp_end;
   const bool tcp_ended = t.how != diag::TcpEndHow::open;
   const char* end_by = t.by == diag::Side::client ? "client" : "server";

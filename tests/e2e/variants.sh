@@ -36,6 +36,7 @@ PLAN=(
   "linux-cooked-v1.pcap           dup snaplen:128 split"                       # Linux SLL
   "linux-cooked-any.pcap          dup split"                                   # Linux SLL2
   "ipv6.pcap                      dup snaplen:96 snaplen:128 split"            # IPv6
+  "idle-close-burst.pcap          late dup split"                              # data captured after the FIN
 )
 
 out=$(mktemp "${TMPDIR:-/tmp}/wsdiag-variants-out.XXXXXX") || exit 1
@@ -49,7 +50,7 @@ trap 'rm -f "$out"' EXIT
   done
   echo "# sweep: every sample"
   for f in "$SRC"/samples/*.pcap "$SRC"/samples/*.pcapng; do
-    [ -f "$f" ] && echo "$f dup? split? swap? drop?"
+    [ -f "$f" ] && echo "$f dup? split? swap? drop? late?"
   done
 } | python3 "$TOOL" run "$BIN" "${KEEP[@]}" | tee "$out"
 

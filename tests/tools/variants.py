@@ -15,6 +15,11 @@ VARIANT is one of
   dup         every data segment twice in a row: verdict, findings and frames unchanged, no capture-gap
   swap        two adjacent data segments of one direction swap places (their timestamps stay put),
               chosen so no ACK of the first lies between them: unchanged, no capture-gap
+  late        a data segment sent before its side's FIN is captured late: moved to just after the
+              peer's first ACK of that FIN (taking that packet's timestamp), with another data
+              segment of the side between it and the FIN (so bytes wait behind the hole when the ACK
+              comes) and no ACK of its bytes before the FIN: reordering or a late retransmission
+              (issue #10 §4). Verdict, findings and frames unchanged, no capture-gap
   snaplen:N   every record cut to N bytes (header snaplen N): snaplen-truncated; the verdict code is
               unchanged when every Close frame lies whole in the captured bytes, and also its side and
               the TCP end when, in addition, no frame header and no handshake byte was cut (the
@@ -374,6 +379,8 @@ def variant_drop(cap):
                 # entirely inside one payload, with payload bytes of the same frame before and after
                 if f is None or not (f[1] < lo and hi < f[2]):
                     continue
+                if f[2] > len(d.stream) or f[2] - f[1] >= 1 << 63:
+                    continue                         # an impossible length: no payload to lose (issue #10 §3)
                 if any(o is not s and o.rel < hi and lo < o.rel + o.plen for o in d.segs):
                     continue                         # retransmitted elsewhere: nothing would be missing
                 later = [o for o in c.segs if o.idx > s.idx]
@@ -431,6 +438,41 @@ def variant_swap(cap):
     return recs, dict(conn=c.id, what=f"swapped packets {a.idx + 1} and {b.idx + 1} ({d.name}, "
                                      f"{a.plen}+{b.plen} bytes at stream offset {a.rel}, "
                                      f"{n_hdr} frame header(s) in them)")
+
+
+def variant_late(cap):
+    candidates = []
+    for c in ws_conns(cap):
+        for d in c.dirs.values():
+            fin = next((o for o in c.segs if o.dir is d and o.flags & FIN), None)
+            if fin is None or d.base is None:
+                continue
+            fin_rel = (fin.seq - d.base) % MOD + fin.plen
+            ack_of_fin = next((o for o in cap.acked_beyond(c.segs, d, fin_rel + 1) if o.idx > fin.idx), None)
+            if ack_of_fin is None:
+                continue
+            for a in d.segs:
+                if a.idx >= fin.idx or a.rel < d.ws_start or a.flags & (SYN | FIN | RST):
+                    continue
+                behind = [o for o in d.segs if a.idx < o.idx <= fin.idx and o.rel > a.rel]
+                if not behind:
+                    continue                     # nothing waits behind the hole: not the case at stake
+                between = [o for o in c.segs if a.idx < o.idx < fin.idx]
+                if cap.acked_beyond(between, d, a.rel + 1):
+                    continue                     # acknowledged before the FIN: that is capture loss
+                candidates.append((a.idx, c, d, a, fin, ack_of_fin))
+    if not candidates:
+        raise VariantError("no data segment before a FIN with data behind it and the FIN acknowledged")
+    _, c, d, a, fin, p = max(candidates, key=lambda t: t[0])
+    recs = list(cap.pcap.records)
+    moved = recs[a.idx]
+    tp = recs[p.idx]
+    late = Record(tp.ts_sec, tp.ts_frac, moved.orig_len, moved.data)
+    out = [r for i, r in enumerate(recs) if i != a.idx]
+    out.insert(p.idx, late)                      # p.idx is now p's index + 1 after the removal: just after p
+    return out, dict(conn=c.id, what=f"moved packet {a.idx + 1} ({d.name}, {a.plen} bytes at stream offset "
+                                     f"{a.rel}) after packet {p.idx + 1}, the peer's ACK of the FIN "
+                                     f"(packet {fin.idx + 1})")
 
 
 def variant_snaplen(cap, n):
@@ -503,6 +545,8 @@ def make_variant(cap, name):
         recs, info = variant_dup(cap)
     elif name == "swap":
         recs, info = variant_swap(cap)
+    elif name == "late":
+        recs, info = variant_late(cap)
     elif name == "split":
         recs, info = variant_split(cap)
     elif name.startswith("snaplen:") and name[8:].isdigit() and int(name[8:]) > 0:
@@ -578,7 +622,7 @@ def compare(variant, info, base, new):
         info["what"] += f"; {len(missing)} connection(s) no longer recognised as WebSocket"
     elif missing:
         problems.append(f"connections missing from the report: {missing}")
-    strict = variant in ("dup", "swap", "split")
+    strict = variant in ("dup", "swap", "split", "late")
     bframes, nframes = frames_by_dir(bhdr, brows), frames_by_dir(nhdr, nrows)
     for key, b in bconns.items():
         n = nconns.get(key)

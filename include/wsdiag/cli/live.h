@@ -15,6 +15,7 @@
 #include "wsdiag/capture/live.h"
 #include "wsdiag/common/limits.h"
 #include "wsdiag/report/report.h"
+#include "wsdiag/session/ws_session.h"
 
 namespace wsdiag::cli {
 
@@ -33,7 +34,7 @@ struct LiveRunOptions {
   std::uint64_t conn = 0;                  ///< --conn ID: only that connection, in detail
   bool frames = false;                     ///< --frames: a TSV line per frame instead
   bool status = true;                      ///< status line on stderr (when it is a terminal)
-  std::uint16_t ws_port = 0;               ///< --ws-port
+  session::PortRanges ws_ports;             ///< --ws-port
   std::string tls_keylog;                  ///< --tls-keylog ("" = $SSLKEYLOGFILE); followed as it grows
   Limits limits;                           ///< max connections, ooo bytes (idle timeout set here)
   /// --fail-on: true if a reported connection matches (exit 1). May be empty.

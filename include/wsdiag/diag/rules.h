@@ -70,7 +70,7 @@ enum class RuleId : std::uint8_t {
   capture_started_midstream,
   open_at_end,
   capture_ended_mid_frame,
-  ws_desync,             ///< framing lost after a gap in a frame header; analysis of that direction stopped
+  ws_desync,             ///< framing lost (gap in a frame header, impossible length); resumed at a plausible frame start
   http_head_too_large,
   limit_ooo_buffer,      ///< out-of-order store full: a hole was given up
   conn_evicted,          ///< connection table full: this connection stopped being tracked

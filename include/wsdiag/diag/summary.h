@@ -30,6 +30,8 @@ struct HandshakeSummary {
   std::optional<int> status;    ///< HTTP status of the final response
   std::string reason_phrase;
   bool ok = false;              ///< 101 with a valid Sec-WebSocket-Accept
+  bool verifiable = true;       ///< false when the snaplen cut the request or the response head
+  bool request_cut = false;     ///< the Upgrade request was seen, but cut by the snaplen
   std::string method;
   std::string path;
   std::string host;

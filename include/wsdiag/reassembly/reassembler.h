@@ -14,7 +14,11 @@
 //     with the hole open (unfilled). An ACK past a hole with nothing stored after it is not proof
 //     of loss (the data may have been captured after its ACK) and changes nothing.
 //   - FIN ends the direction once every byte before it is delivered; RST ends it at once (bytes
-//     still buffered are released first, holes as gaps).
+//     still buffered are released first, holes as gaps). Once the FIN is known, the peer's ACKs
+//     no longer turn holes before it into gaps: a segment captured after the FIN whose range lies
+//     before it (reordering, a late retransmission) is data of the stream and is delivered in
+//     sequence order before on_end. Holes still open when the connection is finished (linger,
+//     capture end, eviction) become gaps then: capture-loss if the peer acknowledged them.
 //   - A stream picked up mid-connection starts at the first segment seen.
 // Memory: at most Limits::ooo_bytes_per_dir payload bytes and ooo_segments_per_dir segments.
 #pragma once
@@ -114,6 +118,7 @@ class Reassembler {
   std::uint64_t next_off_ = 0;   ///< next stream offset to deliver
   std::uint64_t fin_off_ = 0;    ///< stream offset of the FIN (valid when fin_seen_)
   std::uint64_t buffered_bytes_ = 0;
+  std::uint64_t acked_off_ = 0;  ///< highest offset the peer acknowledged after the FIN was seen
   std::map<std::uint64_t, std::vector<std::uint8_t>> ooo_;  ///< offset -> bytes, non-overlapping
   DirectionStats stats_;
 };

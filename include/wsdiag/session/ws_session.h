@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "wsdiag/common/limits.h"
@@ -32,9 +34,28 @@
 
 namespace wsdiag::session {
 
+/// --ws-port: ports whose TCP is WebSocket even when the handshake was not captured. Given as
+/// single ports or ranges ("8080", "8000-8100"), any number of them.
+class PortRanges {
+ public:
+  /// Adds "PORT" or "LOW-HIGH" (1-65535, LOW <= HIGH); false (nothing added) for anything else.
+  bool add(std::string_view spec);
+  void add(std::uint16_t low, std::uint16_t high) { ranges_.emplace_back(low, high); }
+  [[nodiscard]] bool contains(std::uint16_t port) const noexcept {
+    for (const auto& [lo, hi] : ranges_) {
+      if (port >= lo && port <= hi) return true;
+    }
+    return false;
+  }
+  [[nodiscard]] bool empty() const noexcept { return ranges_.empty(); }
+
+ private:
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> ranges_;
+};
+
 struct SessionOptions {
-  /// Treat TCP on this port as WebSocket even without a captured handshake (0 = off).
-  std::uint16_t ws_port = 0;
+  /// Treat TCP on these ports as WebSocket even without a captured handshake (empty = off).
+  PortRanges ws_ports;
   FrameListener* frames = nullptr;  ///< receives every frame (for --frames), may be null
   const tls::KeyLog* keylog = nullptr;  ///< TLS secrets (--tls-keylog, SSLKEYLOGFILE, pcapng), may be null
 };
@@ -66,6 +87,11 @@ class WsSession : public reassembly::StreamSink {
   void on_response_head(PacketRef at, Bytes rest);
   void start_ws(Dir d, PacketRef at);
   void feed_ws(Dir d, Bytes bytes, PacketRef at);
+  /// Framing lost on an impossible length (issue #10 §3): whether the frame in progress announced
+  /// a length that cannot be right, and the check of each segment that follows; true = held.
+  [[nodiscard]] static bool doubtful_length(const ws::FrameHeader& h) noexcept;
+  bool check_doubtful_frame(Dir d, Bytes bytes, PacketRef at);
+  void flush_carry(Dir d);
   [[nodiscard]] FrameRecord frame_record(Dir d, const ws::FrameHeader& h, PacketRef at,
                                          const ws::ClosePayload* close) const;
   [[nodiscard]] bool side_resumed(Dir d) const noexcept;
@@ -77,6 +103,19 @@ class WsSession : public reassembly::StreamSink {
   bool websocket_ = false;
   bool forced_ = false;  ///< --ws-port or recognised frames, without a captured handshake
   bool snap_switched_ = false;  ///< a 101 status line seen in a response the snaplen cut
+  bool request_snapped_ = false;  ///< an Upgrade request the snaplen cut
+  // Mid-stream recognition (no handshake captured, no --ws-port): frames are parsed at once but
+  // the connection counts as WebSocket only after kProbeFrames valid frames over at least two
+  // segments; a violation before that means it is not WebSocket. Their --frames records wait.
+  bool tcp_handshake_seen_ = false;  ///< the capture saw the SYN: its first bytes are the stream's
+  bool probing_ = false;
+  bool probe_rejected_ = false;
+  std::uint32_t probe_frames_ = 0;
+  std::uint32_t probe_chunks_ = 0;
+  std::vector<FrameRecord> probe_records_;
+  void emit_frame(FrameRecord&& rec);
+  void probe_frame_done();
+  void reject_probe();
   std::unique_ptr<Side> side_[2];
   http::Handshake hs_;
   PacketRef request_at_{}, response_at_{};

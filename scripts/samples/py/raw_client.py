@@ -38,6 +38,11 @@ VIOLATIONS = {
     "close-payload-1": ([(OP_CLOSE, b"\x03", {})], True),
     "non-minimal-length": ([(OP_TEXT, b"short text, 16-bit length", {"length_form": 16})], False),
     "length-msb": ([(OP_TEXT, b"x" * 8, {"length_form": 64, "_msb": True})], False),
+    # The same impossible frame, but this client's Close logic is separate from its (broken)
+    # encoder: it answers the server's Close, as an endpoint that sent a bad header by mistake would.
+    "length-msb-echo": ([(OP_TEXT, b"x" * 8, {"length_form": 64, "_msb": True})], False),
+    # A 64-bit length of 1 TiB (legal encoding, far beyond anything sent), then the Close echo.
+    "length-huge-echo": ([(OP_TEXT, b"x" * 8, {"length_form": 64, "_len": 1 << 40})], False),
     "data-after-close": ([(OP_CLOSE, close_payload(1000, b"bye"), {}),
                           (OP_TEXT, b"data after my close", {})], True),
 }
@@ -46,7 +51,11 @@ VIOLATIONS = {
 def build(opcode, payload, kw):
     kw = dict(kw)
     msb = kw.pop("_msb", False)
+    forced_len = kw.pop("_len", None)
     frame = encode_frame(opcode, payload, **kw)
+    if forced_len is not None:
+        # Announce a length that is not the payload's (the 64-bit extended length field).
+        frame = frame[:2] + struct.pack(">Q", forced_len) + frame[10:]
     if msb:
         # Set the most significant bit of the 64-bit extended length (RFC 6455 section 5.2 forbids it).
         frame = frame[:2] + bytes([frame[2] | 0x80]) + frame[3:]

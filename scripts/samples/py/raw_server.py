@@ -3,6 +3,8 @@
 library server sends:
   --mode masked-frame  correct handshake, then a MASKED text frame (RFC 6455 section 5.1 forbids it)
   --mode bad-accept    101 response whose Sec-WebSocket-Accept is wrong (section 4.2.2)
+  --mode idle-close    correct handshake; after 0.3 s a text frame, Close 1001 "idle timeout" and
+                       FIN, each in its own segment, back to back (a server's idle timeout)
 It serves --conns connections one after the other, keeps reading until the client ends TCP
 (answering a client Close with a Close, then closing TCP first as a server should), and exits.
 """
@@ -33,6 +35,20 @@ def serve_one(conn, mode, timeout):
                   "Upgrade: websocket\r\n"
                   "Connection: Upgrade\r\n"
                   f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+    if mode == "idle-close":
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        time.sleep(0.3)
+        conn.send(encode_frame(OP_TEXT, b"closing: idle for too long", mask=False))
+        conn.send(encode_frame(OP_CLOSE, wsraw.close_payload(1001, b"idle timeout"), mask=False))
+        conn.shutdown(socket.SHUT_WR)
+        reader = wsraw.FrameReader(conn, rest)
+        try:
+            while reader.read_frame(timeout) is not None:
+                pass
+        except (OSError, TimeoutError) as exc:
+            log(f"{exc!r}")
+        conn.close()
+        return
     if mode == "masked-frame":
         time.sleep(0.1)
         conn.sendall(encode_frame(OP_TEXT, b"this server frame is masked", mask=True))
@@ -70,7 +86,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--mode", choices=["masked-frame", "bad-accept"], required=True)
+    ap.add_argument("--mode", choices=["masked-frame", "bad-accept", "idle-close"], required=True)
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=5)
     ap.add_argument("--lifetime", type=float, default=30)

@@ -127,6 +127,20 @@ TEST_CASE("roles mid-stream: HTTP request line, status line, then the port rule"
     net.finish();
     CHECK(net.obs.closed[0].server == "10.0.0.1:8080");
   }
+  SECTION("a first payload that is a masked WebSocket frame comes from the client, on any port") {
+    Net net;
+    net.pkt(ep(1, 51000), ep(2, 60000), tf::ack | tf::psh, 1, 1, std::string("\x81\x82\x01\x02\x03\x04ik", 8));
+    net.finish();
+    CHECK(net.obs.closed[0].client == "10.0.0.1:51000");
+    Net net2;  // an unmasked one comes from the server, even from the higher port
+    net2.pkt(ep(1, 60000), ep(2, 40000), tf::ack | tf::psh, 1, 1, "\x81\x02hi");
+    net2.finish();
+    CHECK(net2.obs.closed[0].server == "10.0.0.1:60000");
+    Net net3;  // not a frame header (RSV2/RSV3, reserved opcode): the port rule
+    net3.pkt(ep(1, 40000), ep(2, 60000), tf::ack | tf::psh, 1, 1, "\x16\x03\x01\x00\x05");
+    net3.finish();
+    CHECK(net3.obs.closed[0].server == "10.0.0.1:40000");
+  }
   SECTION("SYN-ACK only: its receiver is the client") {
     Net net;
     net.pkt(S, C, tf::syn | tf::ack, 900, 101);

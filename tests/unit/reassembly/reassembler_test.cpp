@@ -368,3 +368,64 @@ TEST_CASE("SYN carrying data and a repeated SYN", "[reassembly]") {
   h.send({42, "tfo"});
   CHECK(h.rec.bytes == "tfo");
 }
+
+TEST_CASE("data captured after the FIN whose range lies before it is delivered before the end",
+          "[reassembly]") {
+  SECTION("FIN with data, the peer's ACK, then the late segment (issue #10 §4)") {
+    Harness h;
+    h.r.on_syn(0);
+    h.send({1, "abc"});
+    h.send({7, "ghi"}, /*fin=*/true);        // the capture sees the FIN first...
+    h.r.on_peer_ack(11, PacketRef{50, 0});  // ...and the peer's ACK of everything
+    CHECK(h.rec.bytes == "abc");            // the hole is not given up: the FIN is known
+    CHECK(h.rec.count('e') == 0);
+    CHECK(h.send({4, "def"}) == SegmentStatus::in_order);  // the late retransmission
+    CHECK(h.rec.bytes == "abcdefghi");
+    CHECK(h.rec.count('g') == 0);
+    REQUIRE(h.rec.count('e') == 1);
+    CHECK(h.rec.last().reason == static_cast<int>(EndReason::fin));
+    CHECK(h.r.stats().after_end == 0);
+  }
+  SECTION("several segments reordered behind the FIN arrive in reverse order") {
+    Harness h;
+    h.r.on_syn(0);
+    h.send({10, "jkl"}, /*fin=*/true);
+    h.r.on_peer_ack(14, PacketRef{50, 0});
+    h.send({7, "ghi"});
+    h.send({4, "def"});
+    CHECK(h.rec.count('d') == 0);
+    h.send({1, "abc"});
+    CHECK(h.rec.bytes == "abcdefghijkl");
+    CHECK(h.rec.count('e') == 1);
+  }
+  SECTION("a hole the late data never fills: capture loss when the connection is finished") {
+    Harness h;
+    h.r.on_syn(0);
+    h.send({1, "abc"});
+    h.send({7, "ghi"}, /*fin=*/true);
+    h.r.on_peer_ack(11, PacketRef{50, 0});
+    h.r.finish(EndReason::capture_end, PacketRef{60, 0});
+    CHECK(h.rec.bytes == "abc###ghi");
+    CHECK(h.r.stats().capture_loss_bytes == 3);
+    REQUIRE(h.rec.count('e') == 1);
+    CHECK(h.rec.last().reason == static_cast<int>(EndReason::fin));  // the FIN was reached
+  }
+  SECTION("without the peer's ACK the hole is unfilled, not loss") {
+    Harness h;
+    h.r.on_syn(0);
+    h.send({1, "abc"});
+    h.send({7, "ghi"}, /*fin=*/true);
+    h.r.finish(EndReason::capture_end, PacketRef{60, 0});
+    CHECK(h.rec.bytes == "abc###ghi");
+    CHECK(h.r.stats().capture_loss_bytes == 0);
+  }
+  SECTION("before the FIN is known, the ACK rule is unchanged") {
+    Harness h;
+    h.r.on_syn(0);
+    h.send({1, "abc"});
+    h.send({7, "ghi"});
+    h.r.on_peer_ack(10, PacketRef{50, 0});
+    CHECK(h.rec.bytes == "abc###ghi");
+    CHECK(h.r.stats().capture_loss_bytes == 3);
+  }
+}

@@ -161,6 +161,13 @@ class Conv {
   static constexpr Dir C = Dir::c2s;
   static constexpr Dir S = Dir::s2c;
 
+  /// A capture that starts after the TCP handshake (no SYN seen): the mid-stream case.
+  struct Midstream {};
+  explicit Conv(Midstream, SessionOptions opt = {})
+      : analyzer_(limits_, opt, collect_), table_(limits_, analyzer_) {
+    seq_[0] += 1;
+    seq_[1] += 1;
+  }
   explicit Conv(SessionOptions opt = {}, Limits limits = {})
       : limits_(limits), analyzer_(limits_, opt, collect_), table_(limits_, analyzer_) {
     namespace tf = decode::tcp_flag;

@@ -102,7 +102,8 @@ class Reference {
     // Inside a payload the bytes are skipped; one byte that falls on a header loses framing.
     while (n > 0 && !desync_) {
       if (!in_payload_) {
-        desync_ = true;
+        desync_ = true;  // a partly gathered header is dropped with the framing
+        hdr_.clear();
         log += "desync";
         return;
       }

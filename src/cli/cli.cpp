@@ -575,6 +575,14 @@ int run(int argc, char** argv) {
     rep.stats.malformed = ds.malformed + ds.truncated;
     rep.stats.payload_truncated = ds.payload_truncated;
     rep.stats.connections_evicted = fs.evicted;
+    if (ds.fragments_evicted + ds.fragments_dropped != 0) {
+      // The fragment store is bounded (Limits::ip_frag_*): what it gave up on is named here.
+      rep.warnings.push_back(fmt::format(
+          "limit-ip-fragments: {} incomplete IP datagram(s) given up (not completed within {} s, or past {} "
+          "datagrams / {} bytes in progress) and {} fragment(s) not kept; TCP segments in them are missing",
+          ds.fragments_evicted, limits.ip_frag_timeout_ns / 1'000'000'000, limits.ip_frag_datagrams,
+          limits.ip_frag_bytes, ds.fragments_dropped));
+    }
     const bool none = rep.connections.empty() && (fmt_kind != report::Format::json || collector.json_count() == 0);
     if (opt.conn != 0 && none) {
       fmt::print(stderr, "wsdiag: --conn {}: no such {}connection\n", opt.conn, opt.all ? "" : "WebSocket ");

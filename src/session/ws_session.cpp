@@ -180,7 +180,9 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   // close and ping state
   bool close_sent = false;
   PacketRef close_at{};
-  std::array<Ping, kMaxPings> pings{};
+  // kMaxPings slots, allocated at the side's first Ping: most connections never send one, and
+  // 1.2 KB per side on every tracked connection made a SYN flood cost ~6 KB per table entry.
+  std::vector<Ping> pings;
   std::size_t n_pings = 0;
   std::uint64_t pings_forgotten = 0;  // pushed out of the ring unanswered
   // capture facts
@@ -415,6 +417,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     ++counters.pings;
     if (counters.first_ping.index == 0) counters.first_ping = at;
     counters.last_ping = at;
+    if (pings.empty()) pings.resize(kMaxPings);
     if (n_pings == pings.size()) {
       std::move(pings.begin() + 1, pings.end(), pings.begin());
       --n_pings;
@@ -489,8 +492,13 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
                     msg_compressed ? " (after inflating)" : "");
   }
   ++counters.messages;
-  counters.message_bytes += msg_app_bytes;
-  counters.max_message = std::max(counters.max_message, msg_app_bytes);
+  // A compressed message that failed to inflate has no defined size: how much came out before the
+  // failure depends on the backend and on where TCP cut the payload, so none of it is counted.
+  const bool inflate_failed = msg_compressed && msg_unverifiable;
+  if (!inflate_failed) {
+    counters.message_bytes += msg_app_bytes;
+    counters.max_message = std::max(counters.max_message, msg_app_bytes);
+  }
   if (msg_opcode == op::text && !msg_unverifiable && !msg_utf8_bad && !utf8.finish()) {
     msg_utf8_bad = true;
     add(RuleId::invalid_utf8, at, "text message {} ends inside a UTF-8 sequence", counters.messages);

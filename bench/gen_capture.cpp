@@ -240,6 +240,8 @@ struct Options {
   std::uint64_t seed = 1;
   double compressed_share = 0.2;
   std::size_t max_open = 200;
+  double big_share = 0.15;       ///< messages of 2-64 KiB (the rest are 20-200 B)
+  std::uint64_t syn_flood = 0;   ///< preset syn-flood: this many SYNs that are never answered
   std::string out;
 };
 
@@ -588,7 +590,7 @@ class Connection {
   }
 
   void queue_message(World& w, int d) {
-    const bool big = w.rng.chance(0.15);
+    const bool big = w.rng.chance(w.opt.big_share);
     const bool text = w.rng.chance(0.7);
     const std::size_t len = big ? w.rng.range(2048, 65536) : w.rng.range(20, 200);
     if (text) {
@@ -791,7 +793,11 @@ class Connection {
   if (msg != nullptr) std::fprintf(stderr, "wsdiag_gen: %s\n", msg);
   std::fprintf(stderr,
                "usage: wsdiag_gen --size-mb N --seed S [--compressed-share 0.2] [--max-open 200] "
-               "OUT.pcap\n");
+               "[--preset chat|syn-flood] [--connections N] OUT.pcap\n"
+               "  --preset chat       2000 open connections, 30%% permessage-deflate, chat-sized\n"
+               "                      messages only (the issue #15 workload)\n"
+               "  --preset syn-flood  --connections N SYNs from distinct clients, never answered\n"
+               "                      (default 1000000; --size-mb is ignored)\n");
   std::exit(2);
 }
 
@@ -816,6 +822,21 @@ Options parse(int argc, char** argv) {
     } else if (a == "--max-open") {
       const char* v = value();
       o.max_open = static_cast<std::size_t>(std::strtoull(v, &endp, 10));
+    } else if (a == "--preset") {
+      const std::string_view v = value();
+      if (v == "chat") {
+        o.compressed_share = 0.3;
+        o.max_open = 2000;
+        o.big_share = 0;
+      } else if (v == "syn-flood") {
+        if (o.syn_flood == 0) o.syn_flood = 1'000'000;
+        o.size_mb = 1;  // not used
+      } else {
+        usage("unknown preset");
+      }
+    } else if (a == "--connections") {
+      const char* v = value();
+      o.syn_flood = std::strtoull(v, &endp, 10);
     } else if (a == "-h" || a == "--help") {
       usage(nullptr);
     } else if (!a.empty() && a[0] == '-' && a != "-") {
@@ -833,6 +854,33 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+/// Preset syn-flood: one SYN per client (10.x.y.z:port -> 192.0.2.10:80), none answered.
+int syn_flood(const Options& opt, World& w, std::FILE* f) {
+  Host srv;
+  srv.ip = (192u << 24) | (2u << 8) | 10u;
+  srv.port = 80;
+  srv.mac = {0x02, 0x01, 0, 0, 0, 10};
+  for (std::uint64_t i = 0; i < opt.syn_flood; ++i) {
+    Host c;
+    const auto n = static_cast<std::uint32_t>(i + 1);
+    c.ip = (10u << 24) | (n & 0xffffff);
+    c.port = static_cast<std::uint16_t>(32768 + (i >> 24));
+    c.mac = {0x02, 0x00, 0, static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+             static_cast<std::uint8_t>(n)};
+    w.out.tcp(w.tick(), c, srv, static_cast<std::uint16_t>(n), w.rng.u32(), 0, kSyn, true, {});
+  }
+  w.out.flush();
+  if (f != stdout && std::fclose(f) != 0) {
+    std::fprintf(stderr, "wsdiag_gen: %s: %s\n", opt.out.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::fprintf(stderr, "wsdiag_gen: %s: bytes %llu packets %llu syn-only connections %llu\n",
+               opt.out.c_str(), static_cast<unsigned long long>(w.out.bytes()),
+               static_cast<unsigned long long>(w.out.packets()),
+               static_cast<unsigned long long>(opt.syn_flood));
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const Options opt = parse(argc, argv);
   std::FILE* f = opt.out == "-" ? stdout : std::fopen(opt.out.c_str(), "wb");
@@ -842,6 +890,7 @@ int run(int argc, char** argv) {
   }
   const auto target = static_cast<std::uint64_t>(opt.size_mb * 1e6);
   auto w = std::make_unique<World>(opt, f);
+  if (opt.syn_flood > 0) return syn_flood(opt, *w, f);
   std::vector<std::unique_ptr<Connection>> open;
   open.reserve(opt.max_open);
   std::uint64_t next_id = 0;

@@ -272,11 +272,17 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   table_.emplace(key_of(seg), std::move(conn));
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, table_.size());
-  c->set_sink(observer_->on_open(*c));
   return c;
 }
 
+void FlowTable::open_sink(Connection* c) {
+  if (c->sink_opened_) return;
+  c->sink_opened_ = true;
+  c->set_sink(observer_->on_open(*c));
+}
+
 void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
+  open_sink(c);
   c->finish(how, at);
   observer_->on_close(*c);
   (c->closed_ ? closed_lru_ : open_lru_).erase(c->lru_pos_);
@@ -330,13 +336,17 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
       if (resp) c->role_ = RoleEvidence::http_response;
     }
   }
+  // The observer's sink (the session: kilobytes) is made when the first byte, FIN or RST could
+  // reach it, so a connection that never carried any (a SYN scan) costs only its TCP state.
+  if (seg.payload_wire_len > 0 || seg.has(tf::fin) || seg.has(tf::rst)) open_sink(c);
   const bool was_closed = c->closed_;
   c->process(d, seg, at);
   if (!was_closed && c->closed_) {
     closed_lru_.splice(closed_lru_.begin(), open_lru_, c->lru_pos_);
   } else {
+    // Consecutive packets of one connection (the common case) find it at the front already.
     auto& lru = c->closed_ ? closed_lru_ : open_lru_;
-    lru.splice(lru.begin(), lru, c->lru_pos_);
+    if (c->lru_pos_ != lru.begin()) lru.splice(lru.begin(), lru, c->lru_pos_);
   }
   // Both directions ended (FIN each way, delivered in order): nothing more can be delivered,
   // but late ACKs still belong here; the linger sweep frees it.

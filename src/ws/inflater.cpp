@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <vector>
 
 namespace wsdiag::ws {
 
@@ -60,28 +61,62 @@ struct Inflater::Z {
 
 const char* Inflater::backend() noexcept { return "isa-l"; }
 
-Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
-    : z_(std::make_unique<Z>()),
-      window_bits_(std::clamp(window_bits, 8, 15)),
-      no_context_takeover_(no_context_takeover),
-      max_(max_message_bytes) {
-  isal_inflate_init(&z_->s);
+// A no-context-takeover direction needs its ~85 KiB of state only while a message is inflated:
+// it takes one from this thread's spares at the first byte of a message and gives it back when the
+// message ends, so such directions cost nothing between messages and the state is not
+// re-allocated (or re-zeroed) per message. Context-takeover directions keep theirs (the window).
+namespace {
+constexpr std::size_t kSpareStates = 4;  // per thread; more are freed
+}  // namespace
+
+std::vector<std::unique_ptr<Inflater::Z>>& Inflater::spares() noexcept {
+  thread_local std::vector<std::unique_ptr<Z>> v;
+  return v;
+}
+
+void Inflater::acquire() noexcept {
+  if (z_) return;
+  auto& v = spares();
+  if (!v.empty()) {
+    z_ = std::move(v.back());
+    v.pop_back();
+  } else {
+    z_ = std::make_unique<Z>();
+    isal_inflate_init(&z_->s);
+  }
   z_->bits = window_bits_;
   z_->reset();
 }
 
-Inflater::~Inflater() = default;
+void Inflater::release() noexcept {
+  if (!z_) return;
+  auto& v = spares();
+  if (v.size() < kSpareStates && v.capacity() > v.size()) v.push_back(std::move(z_));
+  z_.reset();
+}
+
+Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
+    : window_bits_(std::clamp(window_bits, 8, 15)),
+      no_context_takeover_(no_context_takeover),
+      max_(max_message_bytes) {
+  auto& v = spares();
+  if (v.capacity() < kSpareStates) v.reserve(kSpareStates);  // release() never allocates
+  acquire();
+}
+
+Inflater::~Inflater() { release(); }
 
 void Inflater::begin_message() noexcept {
   out_ = 0;
   error_ = "";
   status_ = context_lost_ ? Status::no_context : Status::ok;
-  z_->drop_input();
   if (no_context_takeover_) {
+    acquire();
     z_->reset();
     context_lost_ = false;
     status_ = Status::ok;
   }
+  z_->drop_input();
 }
 
 namespace {
@@ -97,6 +132,7 @@ const char* isal_error_text(int rc) noexcept {
 
 Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
+  acquire();  // no-op unless a no-context-takeover message is fed without begin_message()
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = z_->s;
   std::size_t left = in.size();
@@ -199,6 +235,11 @@ struct Inflater::Z {
 
 const char* Inflater::backend() noexcept { return "zlib"; }
 
+// zlib's state is small (~7 KiB plus the window, allocated by zlib as needed): kept for the
+// direction's lifetime.
+void Inflater::acquire() noexcept {}
+void Inflater::release() noexcept {}
+
 Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
     : z_(std::make_unique<Z>()),
       window_bits_(std::clamp(window_bits, 8, 15)),
@@ -285,6 +326,7 @@ Inflater::Status Inflater::end_message(InflateSink& sink) noexcept {
     // backends would not even agree on its last bytes (ISA-L holds back what zlib gives out).
     fail("message does not end on a deflate block boundary");
   }
+  if (no_context_takeover_) release();  // the next message starts from an empty window anyway
   return status_;
 }
 

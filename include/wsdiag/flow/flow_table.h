@@ -123,6 +123,7 @@ class Connection {
   PacketRef last_;
   bool closed_ = false;
   bool any_payload_ = false;
+  bool sink_opened_ = false;  ///< observer.on_open called (lazily: at the first byte, FIN or RST)
   reassembly::EndReason end_reason_ = reassembly::EndReason::capture_end;
   std::unique_ptr<reassembly::StreamSink> sink_;
   std::list<Connection*>::iterator lru_pos_;
@@ -132,7 +133,9 @@ class Connection {
 class ConnectionObserver {
  public:
   virtual ~ConnectionObserver() = default;
-  /// A new connection: return the sink for its streams (may be null to ignore its bytes).
+  /// A new connection: return the sink for its streams (may be null to ignore its bytes). Called
+  /// when the first payload byte, FIN or RST arrives (or at the latest just before on_close), so
+  /// connections that never carry anything stay small; the roles are final by then.
   virtual std::unique_ptr<reassembly::StreamSink> on_open(Connection& c) = 0;
   /// Both directions have ended (their on_end was delivered); the connection is freed after this.
   virtual void on_close(Connection& c) = 0;
@@ -194,6 +197,7 @@ class FlowTable {
     std::size_t operator()(const Key& k) const noexcept;
   };
   Connection* create(const decode::TcpSegment& seg, PacketRef at);
+  void open_sink(Connection* c);
   void finalize(Connection* c, reassembly::EndReason how, PacketRef at);
   static Key key_of(const decode::TcpSegment& seg) noexcept;
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "wsdiag/common/byte_reader.h"
 
@@ -66,6 +67,11 @@ class Inflater {
   [[nodiscard]] bool at_block_boundary() const noexcept;
   void reset_stream() noexcept;
   struct Z;
+  /// Takes the backend state (from this thread's spares, else new) when the stream has none.
+  void acquire() noexcept;
+  /// Gives the backend state back to this thread's spares (or frees it).
+  void release() noexcept;
+  static std::vector<std::unique_ptr<Z>>& spares() noexcept;
   std::unique_ptr<Z> z_;
   int window_bits_;
   bool no_context_takeover_;

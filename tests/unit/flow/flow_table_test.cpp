@@ -37,7 +37,11 @@ struct Sink : reassembly::StreamSink {
 
 struct Observer : ConnectionObserver {
   std::vector<Closed> closed;
-  std::unique_ptr<reassembly::StreamSink> on_open(Connection&) override { return std::make_unique<Sink>(); }
+  int opened = 0;
+  std::unique_ptr<reassembly::StreamSink> on_open(Connection&) override {
+    ++opened;
+    return std::make_unique<Sink>();
+  }
   void on_close(Connection& c) override {
     auto* s = static_cast<Sink*>(c.sink());
     CHECK(s->ends == 2);  // both directions ended before on_close
@@ -100,6 +104,37 @@ TEST_CASE("the SYN sender is the client; FIN both ways closes", "[flow]") {
   CHECK(c.reason == reassembly::EndReason::fin);
   CHECK(c.c2s == "GET / HTTP/1.1\r\n\r\n");
   CHECK(c.s2c == "HTTP/1.1 101 OK\r\n\r\n");
+}
+
+TEST_CASE("the sink is made at the first byte, FIN or RST, else just before on_close", "[flow]") {
+  SECTION("handshake and pure ACKs: no sink until the connection is reported") {
+    Net net;
+    handshake(net, C, S, 100, 900);
+    net.pkt(C, S, tf::ack, 101, 901);
+    CHECK(net.obs.opened == 0);
+    net.finish();
+    CHECK(net.obs.opened == 1);
+    REQUIRE(net.obs.closed.size() == 1);  // on_close still sees a sink that got both ends
+    CHECK(net.obs.closed[0].history == "ShA");
+  }
+  SECTION("the first payload byte") {
+    Net net;
+    handshake(net, C, S, 100, 900);
+    net.pkt(C, S, tf::ack | tf::psh, 101, 901, "GET / HTTP/1.1\r\n\r\n");
+    CHECK(net.obs.opened == 1);
+    net.finish();
+    CHECK(net.obs.closed.at(0).c2s == "GET / HTTP/1.1\r\n\r\n");
+  }
+  SECTION("a FIN or a RST without payload") {
+    Net net;
+    handshake(net, C, S, 100, 900);
+    net.pkt(C, S, tf::ack | tf::fin, 101, 901);
+    CHECK(net.obs.opened == 1);
+    net.pkt(ep(3, 40001), S, tf::rst, 5, 0);
+    CHECK(net.obs.opened == 2);
+    net.finish();
+    CHECK(net.obs.closed.size() == 2);
+  }
 }
 
 TEST_CASE("roles mid-stream: HTTP request line, status line, then the port rule", "[flow]") {

@@ -17,12 +17,14 @@
 #include <string>
 
 #include "wsdiag/cli/cli.h"
+#include "wsdiag/cli/metrics_server.h"
 #include "wsdiag/cli/output.h"
 #include "wsdiag/cli/pipeline.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/decode/decoder.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/report/live_stats.h"
+#include "wsdiag/report/metrics.h"
 #include "wsdiag/session/ws_session.h"
 
 namespace wsdiag::cli {
@@ -70,13 +72,18 @@ class LiveReporter : public session::Analyzer::Output {
   /// Called before anything is written to a stream that shares the terminal with the status line.
   std::function<void()> before_write;
 
+  /// --metrics: every ended connection is counted there too, whatever --conn and --all list.
+  report::LiveMetrics* metrics = nullptr;
+
   void on_connection(diag::ConnectionSummary&& s) override {
     ++tcp_connections_;
-    if (!s.websocket && !opt_.all) return;
-    if (opt_.conn != 0 && s.id != opt_.conn) return;
+    const bool listed = (s.websocket || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
+    if (!listed && metrics == nullptr) return;
     report::ConnReport c;
     if (s.websocket) c.verdict = diag::diagnose(s);
     c.summary = std::move(s);
+    if (metrics != nullptr) metrics->on_connection(c);
+    if (!listed) return;
     if (c.summary.websocket) {
       ++websocket_;
       ++by_verdict_[report::verdict_key(c.verdict)];
@@ -265,6 +272,21 @@ int run_live(const Options& opt) {
   session::Analyzer analyzer(limits, sopt, reporter);
   Pipeline pipe(limits, analyzer);
 
+  // --metrics: counters updated as connections end and on each tick, served by their own thread.
+  std::unique_ptr<report::LiveMetrics> metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!live.metrics.empty()) {
+    metrics = std::make_unique<report::LiveMetrics>(dev);
+    metrics_server = std::make_unique<MetricsServer>(*metrics);
+    std::string why;
+    if (!metrics_server->start(live.metrics, why)) {
+      error_line("--metrics " + live.metrics, why);
+      return kExitError;
+    }
+    reporter.metrics = metrics.get();
+    fmt::print(stderr, "wsdiag: metrics at http://{}/metrics\n", live.metrics);
+  }
+
   fmt::print(stderr, "wsdiag: listening on {}, link type {}, snaplen {} bytes{}\n", dev, cap->linktype_name(),
              cap->snaplen(), opt.filter.empty() ? "" : fmt::format(", filter '{}'", opt.filter));
 
@@ -282,6 +304,19 @@ int run_live(const Options& opt) {
   std::int64_t next_tick = start_ns + kTickNs;
   std::int64_t next_status = start_ns + kStatusNs;
   bool dump_failed = false;
+  auto update_metrics = [&] {
+    if (!metrics) return;
+    const auto st = cap->stats();
+    report::CaptureCounters cc;
+    cc.packets = run.packets;
+    cc.bytes = run.bytes;
+    cc.kernel_stats = st.valid;
+    cc.received = st.received;
+    cc.dropped = st.dropped;
+    cc.if_dropped = st.if_dropped;
+    cc.open_connections = pipe.open_connections();
+    metrics->set_capture(cc);
+  };
 
   auto show_status = [&] {
     const auto st = cap->stats();
@@ -319,6 +354,7 @@ int run_live(const Options& opt) {
         status = kExitError;
       }
       reporter.flush();
+      update_metrics();
       if (end_ns != 0 && now >= end_ns) break;
     }
     if (status_line && now >= next_status) {

@@ -121,6 +121,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
   app.add_option("--idle-timeout", live.idle_timeout_s,
                  "report and forget connections idle for SECONDS (default 300; 0 = never)")
       ->check(CLI::NonNegativeNumber)->group("Live capture");
+  app.add_option("--metrics", live.metrics,
+                 "serve Prometheus metrics at http://ADDR:PORT/metrics while capturing (e.g. 127.0.0.1:9406)")
+      ->group("Live capture");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -154,6 +157,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
                          "handshake-failed)\n", bad);
       return kExitError;
     }
+  }
+  if (!live.metrics.empty() && !opt.is_live()) {
+    fmt::print(stderr, "wsdiag: --metrics {}: metrics are served in live mode (-i IFACE)\n", live.metrics);
+    return kExitError;
   }
   if (opt.is_live() && !opt.streams_dir.empty()) {
     fmt::print(stderr, "wsdiag: --streams works on capture files; save with -w FILE first\n");

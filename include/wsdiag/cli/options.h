@@ -37,6 +37,7 @@ struct LiveModeOptions {
   std::uint64_t count = 0;       ///< -c: stop after this many packets (0 = no limit)
   double duration_s = 0;         ///< --duration: stop after this many seconds (0 = none)
   double idle_timeout_s = 300;   ///< --idle-timeout (0 = never)
+  std::string metrics;           ///< --metrics ADDR:PORT: serve /metrics there ("" = off)
 };
 
 struct Options {

@@ -13,17 +13,19 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "wsdiag/cli/cli.h"
+#include "wsdiag/cli/metrics_server.h"
+#include "wsdiag/cli/output.h"
 #include "wsdiag/cli/pipeline.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/decode/decoder.h"
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
+#include "wsdiag/report/live_stats.h"
+#include "wsdiag/report/metrics.h"
 #include "wsdiag/session/ws_session.h"
 
 namespace wsdiag::cli {
@@ -59,14 +61,10 @@ std::int64_t wall_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(ts.tv_nsec);
 }
 
-void error_line(const std::string& what, const std::string& msg) {
-  fmt::print(stderr, "wsdiag: {}: {}\n", what, msg);
-}
-
 // Receives each connection as the flow layer finalises it, diagnoses and writes it at once.
 class LiveReporter : public session::Analyzer::Output {
  public:
-  LiveReporter(const LiveRunOptions& opt, report::Format fmt, std::FILE* out, bool color)
+  LiveReporter(const Options& opt, report::Format fmt, std::FILE* out, bool color)
       : opt_(opt), fmt_(fmt), out_(out) {
     text_.color = color;
     text_.detail = opt.conn != 0;
@@ -75,18 +73,23 @@ class LiveReporter : public session::Analyzer::Output {
   /// Called before anything is written to a stream that shares the terminal with the status line.
   std::function<void()> before_write;
 
+  /// --metrics: every ended connection is counted there too, whatever --conn and --all list.
+  report::LiveMetrics* metrics = nullptr;
+
   void on_connection(diag::ConnectionSummary&& s) override {
     ++tcp_connections_;
     const bool diagnosed = s.websocket || diag::tls_candidate(s);
-    if (!diagnosed && !opt_.all) return;
-    if (opt_.conn != 0 && s.id != opt_.conn) return;
+    const bool listed = (diagnosed || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
+    if (!listed && metrics == nullptr) return;
     report::ConnReport c;
     c.summary = std::move(s);
     report::diagnose_into(c);
+    if (metrics != nullptr) metrics->on_connection(c);
+    if (!listed) return;
     if (diagnosed) {
       ++websocket_;
       ++by_verdict_[report::verdict_key(c.verdict)];
-      if (opt_.fail_on && opt_.fail_on(c)) failed_ = true;
+      if (opt_.fail_on && opt_.fail_on->matches(c)) failed_ = true;
     }
     ++reported_;
     if (opt_.frames || write_failed_) return;
@@ -121,17 +124,10 @@ class LiveReporter : public session::Analyzer::Output {
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
   [[nodiscard]] const std::map<std::string, std::uint64_t>& by_verdict() const noexcept { return by_verdict_; }
 
-  [[nodiscard]] std::string verdict_counts() const {
-    std::string s;
-    for (const auto& [k, n] : by_verdict_) {
-      if (!s.empty()) s += ", ";
-      s += fmt::format("{} {}", k, n);
-    }
-    return s.empty() ? "none" : s;
-  }
+  [[nodiscard]] std::string verdict_counts() const { return report::verdict_counts(by_verdict_); }
 
  private:
-  const LiveRunOptions& opt_;
+  const Options& opt_;
   report::Format fmt_;
   std::FILE* out_;
   report::TextOptions text_;
@@ -142,19 +138,6 @@ class LiveReporter : public session::Analyzer::Output {
   bool failed_ = false;
   bool write_failed_ = false;
   int write_errno_ = 0;
-};
-
-class LiveFrames : public session::FrameListener {
- public:
-  LiveFrames(std::FILE* out, std::uint64_t only) : out_(out), only_(only) { report::write_frames_header(out_); }
-  void on_frame(const session::FrameRecord& f) override {
-    if (only_ != 0 && f.conn != only_) return;
-    report::write_frame(out_, f);
-  }
-
- private:
-  std::FILE* out_;
-  std::uint64_t only_;
 };
 
 struct RunCounters {
@@ -216,28 +199,31 @@ int list_interfaces() {
   return kExitOk;
 }
 
-int run_live(const LiveRunOptions& opt) {
-  const std::string& dev = opt.capture.device;
-  if (opt.format && (*opt.format == report::Format::json || *opt.format == report::Format::markdown)) {
+int run_live(const Options& opt) {
+  const auto& live = opt.live;
+  const std::string& dev = live.capture.device;
+  // --format was validated by the parser; without it, the output decides (below).
+  const report::Format asked = report::parse_format(opt.format).value_or(report::Format::text);
+  if (opt.format_given && (asked == report::Format::json || asked == report::Format::markdown)) {
     error_line(dev, fmt::format("live capture writes text or jsonl (one connection a line as each ends), "
                                 "not {}; save with -w FILE and analyse the file for a {} report",
-                                report::to_string(*opt.format), report::to_string(*opt.format)));
+                                report::to_string(asked), report::to_string(asked)));
     return kExitError;
   }
 
   std::unique_ptr<capture::LiveCapture> cap;
   try {
-    cap = std::make_unique<capture::LiveCapture>(opt.capture);
+    cap = std::make_unique<capture::LiveCapture>(live.capture);
     if (!decode::link_type_supported(cap->linktype())) {
       error_line(dev, fmt::format("unsupported link type {} ({})", cap->linktype(), cap->linktype_name()));
       return kExitError;
     }
     if (!opt.filter.empty()) cap->set_filter(opt.filter);
-    if (!opt.write_file.empty()) {
+    if (!live.write_file.empty()) {
       try {
-        cap->open_dump(opt.write_file);
+        cap->open_dump(live.write_file);
       } catch (const capture::CaptureError& e) {
-        error_line(opt.write_file, e.what());
+        error_line(live.write_file, e.what());
         return kExitError;
       }
     }
@@ -247,25 +233,14 @@ int run_live(const LiveRunOptions& opt) {
   }
   if (!cap->warning().empty()) error_line(dev, "warning: " + cap->warning());
 
-  std::FILE* out = stdout;
-  if (!opt.output.empty() && opt.output != "-") {
-    out = std::fopen(opt.output.c_str(), "w");
-    if (out == nullptr) {
-      error_line(opt.output, fmt::format("cannot open for writing: {}", std::strerror(errno)));
-      return kExitError;
-    }
-  }
-  struct Closer {
-    std::FILE* f;
-    ~Closer() {
-      if (f != stdout) std::fclose(f);
-    }
-  } closer{out};
+  OutputFile output;
+  if (!output.open(opt.output)) return kExitError;
+  std::FILE* out = output.get();
 
   // Everything that needs privileges is open: give them up (tcpdump -Z).
   {
     std::string msg;
-    const bool ok = drop_privileges(opt.user, msg);
+    const bool ok = drop_privileges(live.user, msg);
     if (!ok) {
       error_line(dev, msg);
       return kExitError;
@@ -274,14 +249,12 @@ int run_live(const LiveRunOptions& opt) {
   }
 
   const bool out_tty = isatty(fileno(out)) != 0;
-  const report::Format fmt_kind = opt.format.value_or(out_tty ? report::Format::text : report::Format::jsonl);
-  bool color = opt.color == "always" || (opt.color == "auto" && report::use_color(fileno(out)));
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color != nullptr && *no_color != '\0') color = false;
-  const bool status_line = opt.status && isatty(STDERR_FILENO) != 0;
+  const report::Format fmt_kind = opt.format_given ? asked : out_tty ? report::Format::text : report::Format::jsonl;
+  const bool color = want_color(opt.color, fileno(out));
+  const bool status_line = opt.progress && isatty(STDERR_FILENO) != 0;
 
-  Limits limits = opt.limits;
-  limits.idle_timeout_ns = static_cast<std::int64_t>(opt.idle_timeout_s * 1e9);
+  Limits limits = opt.limits();
+  limits.idle_timeout_ns = static_cast<std::int64_t>(live.idle_timeout_s * 1e9);
   LiveReporter reporter(opt, fmt_kind, out, color);
   bool status_shown = false;
   reporter.before_write = [&] {
@@ -291,19 +264,34 @@ int run_live(const LiveRunOptions& opt) {
       status_shown = false;
     }
   };
-  std::unique_ptr<LiveFrames> frames;
+  std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
-  sopt.ws_ports = opt.ws_ports;
+  sopt.ws_ports = opt.ws_port_set;
   tls::KeyLog keylog;
   if (!load_keylog(opt.tls_keylog, {}, keylog)) return 2;
   keylog.set_follow(true);
   sopt.keylog = &keylog;
   if (opt.frames) {
-    frames = std::make_unique<LiveFrames>(out, opt.conn);
+    frames = std::make_unique<FramePrinter>(out, opt.conn);
     sopt.frames = frames.get();
   }
   session::Analyzer analyzer(limits, sopt, reporter);
   Pipeline pipe(limits, analyzer);
+
+  // --metrics: counters updated as connections end and on each tick, served by their own thread.
+  std::unique_ptr<report::LiveMetrics> metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!live.metrics.empty()) {
+    metrics = std::make_unique<report::LiveMetrics>(dev);
+    metrics_server = std::make_unique<MetricsServer>(*metrics);
+    std::string why;
+    if (!metrics_server->start(live.metrics, why)) {
+      error_line("--metrics " + live.metrics, why);
+      return kExitError;
+    }
+    reporter.metrics = metrics.get();
+    fmt::print(stderr, "wsdiag: metrics at http://{}/metrics\n", live.metrics);
+  }
 
   fmt::print(stderr, "wsdiag: listening on {}, link type {}, snaplen {} bytes{}\n", dev, cap->linktype_name(),
              cap->snaplen(), opt.filter.empty() ? "" : fmt::format(", filter '{}'", opt.filter));
@@ -318,10 +306,23 @@ int run_live(const LiveRunOptions& opt) {
   std::uint64_t next_index = 1;
   const std::int64_t start_ns = wall_ns();
   const std::int64_t end_ns =
-      opt.duration_s > 0 ? start_ns + static_cast<std::int64_t>(opt.duration_s * 1e9) : 0;
+      live.duration_s > 0 ? start_ns + static_cast<std::int64_t>(live.duration_s * 1e9) : 0;
   std::int64_t next_tick = start_ns + kTickNs;
   std::int64_t next_status = start_ns + kStatusNs;
   bool dump_failed = false;
+  auto update_metrics = [&] {
+    if (!metrics) return;
+    const auto st = cap->stats();
+    report::CaptureCounters cc;
+    cc.packets = run.packets;
+    cc.bytes = run.bytes;
+    cc.kernel_stats = st.valid;
+    cc.received = st.received;
+    cc.dropped = st.dropped;
+    cc.if_dropped = st.if_dropped;
+    cc.open_connections = pipe.open_connections();
+    metrics->set_capture(cc);
+  };
 
   auto show_status = [&] {
     const auto st = cap->stats();
@@ -340,7 +341,7 @@ int run_live(const LiveRunOptions& opt) {
       run.bytes += rec.caplen;
       run.last_ts_ns = rec.ts_ns;
       pipe.process(rec);
-      if (opt.count != 0 && run.packets >= opt.count) break;
+      if (live.count != 0 && run.packets >= live.count) break;
     } else if (st == capture::LiveStatus::stopped) {
       break;
     } else if (st == capture::LiveStatus::error) {
@@ -355,10 +356,11 @@ int run_live(const LiveRunOptions& opt) {
       pipe.tick(now);
       if (!cap->flush_dump() && !dump_failed) {
         dump_failed = true;
-        error_line(opt.write_file, "write error");
+        error_line(live.write_file, "write error");
         status = kExitError;
       }
       reporter.flush();
+      update_metrics();
       if (end_ns != 0 && now >= end_ns) break;
     }
     if (status_line && now >= next_status) {
@@ -375,61 +377,48 @@ int run_live(const LiveRunOptions& opt) {
   if (frames) reporter.flush();
   reporter.before_write();
   if (!cap->flush_dump() && !dump_failed) {
-    error_line(opt.write_file, "write error");
+    error_line(live.write_file, "write error");
     status = kExitError;
   }
 
   const auto st = cap->stats();
   const auto& fs = pipe.flow_stats();
   const auto& ds = pipe.decode_stats();
+  report::LiveRunStats rs;
+  rs.interface = dev;
+  rs.link_type = cap->linktype_name();
+  rs.filter = opt.filter;
+  rs.packets = run.packets;
+  rs.bytes = run.bytes;
+  rs.first_ts_ns = run.first_ts_ns;
+  rs.last_ts_ns = run.last_ts_ns;
+  rs.kernel_stats = st.valid;
+  rs.received = st.received;
+  rs.dropped = st.dropped;
+  rs.if_dropped = st.if_dropped;
+  rs.tcp_connections = fs.connections;
+  rs.tcp_segments = ds.tcp;
+  rs.payload_truncated = ds.payload_truncated;
+  rs.idle_timeouts = fs.idle_timeouts;
+  rs.connections_evicted = fs.evicted;
+  rs.connections = reporter.reported();
+  rs.websocket = reporter.websocket();
+  rs.by_verdict = reporter.by_verdict();
   if (!reporter.write_failed() && !opt.frames) {
-    if (fmt_kind == report::Format::jsonl) {
-      nlohmann::ordered_json j;
-      j["type"] = "stats";
-      j["schema"] = report::kSchema;
-      j["interface"] = dev;
-      j["link_type"] = cap->linktype_name();
-      j["filter"] = opt.filter;
-      j["packets"] = run.packets;
-      j["bytes"] = run.bytes;
-      j["first"] = run.packets != 0 ? nlohmann::ordered_json(iso8601_utc(run.first_ts_ns)) : nullptr;
-      j["last"] = run.packets != 0 ? nlohmann::ordered_json(iso8601_utc(run.last_ts_ns)) : nullptr;
-      if (st.valid) {
-        j["received"] = st.received;
-        j["dropped"] = st.dropped;
-        j["if_dropped"] = st.if_dropped;
-      } else {
-        j["received"] = nullptr;
-        j["dropped"] = nullptr;
-        j["if_dropped"] = nullptr;
-      }
-      j["lossy"] = st.valid && (st.dropped + st.if_dropped) > 0;
-      j["tcp_connections"] = fs.connections;
-      j["tcp_segments"] = ds.tcp;
-      j["payload_truncated"] = ds.payload_truncated;
-      j["idle_timeouts"] = fs.idle_timeouts;
-      j["connections_evicted"] = fs.evicted;
-      j["connections"] = reporter.reported();
-      j["websocket"] = reporter.websocket();
-      j["by_verdict"] = reporter.by_verdict();
-      const std::string line = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-      fmt::print(out, "{}\n", line);
-    } else {
-      fmt::print(out, "Capture on {} ended: {} packets, {} WebSocket connections (verdicts: {}); "
-                      "dropped {} by the kernel, {} by the interface.\n",
-                 dev, run.packets, reporter.websocket(), reporter.verdict_counts(), st.dropped, st.if_dropped);
-    }
+    const std::string line =
+        fmt_kind == report::Format::jsonl ? report::live_stats_json_line(rs) : report::live_stats_text_line(rs);
+    fmt::print(out, "{}\n", line);
     reporter.flush();
   }
   fmt::print(stderr, "wsdiag: {}: {} packets captured, {} received by filter, {} dropped by kernel, "
                      "{} dropped by interface; {} WebSocket connections ({})\n",
              dev, run.packets, st.received, st.dropped, st.if_dropped, reporter.websocket(), reporter.verdict_counts());
-  if (st.valid && st.dropped + st.if_dropped > 0) {
+  if (rs.lossy()) {
     fmt::print(stderr, "wsdiag: {}: warning: the capture lost packets; verdicts of connections active then "
                        "may be wrong (try -B to enlarge the buffer, or a narrower -f filter)\n", dev);
   }
   if (reporter.write_failed() && reporter.write_errno() != EPIPE) {
-    error_line(opt.output.empty() ? "-" : opt.output, fmt::format("write error: {}", std::strerror(reporter.write_errno())));
+    error_line(output.name(), fmt::format("write error: {}", std::strerror(reporter.write_errno())));
     status = kExitError;
   }
   if (status == kExitOk && reporter.failed()) status = kExitFailOn;

@@ -3,50 +3,14 @@
 // line on stderr, drops from pcap_stats in the summary, Ctrl-C reports what is still open.
 #pragma once
 
-#include <vector>
-
-#include "wsdiag/tls/keylog.h"
-
-#include <cstdint>
-#include <functional>
-#include <optional>
 #include <string>
 
-#include "wsdiag/capture/live.h"
-#include "wsdiag/common/limits.h"
-#include "wsdiag/report/report.h"
-#include "wsdiag/session/ws_session.h"
+#include "wsdiag/cli/options.h"
 
 namespace wsdiag::cli {
 
-struct LiveRunOptions {
-  capture::LiveOptions capture;            ///< interface, snaplen, -B, -p
-  std::string filter;                      ///< BPF (-f)
-  std::string output;                      ///< -o FILE ("" or "-" = stdout)
-  std::string write_file;                  ///< -w FILE: raw packets too
-  std::string user;                        ///< -Z USER ("" = default: "nobody" when root)
-  std::optional<report::Format> format;    ///< nullopt: text on a terminal, jsonl otherwise
-  std::string color = "auto";              ///< auto, always, never
-  std::uint64_t count = 0;                 ///< -c: stop after this many packets (0 = no limit)
-  double duration_s = 0;                   ///< --duration: stop after this many seconds (0 = none)
-  double idle_timeout_s = 300;             ///< --idle-timeout (0 = never)
-  bool all = false;                        ///< --all: non-WebSocket TCP connections too
-  std::uint64_t conn = 0;                  ///< --conn ID: only that connection, in detail
-  bool frames = false;                     ///< --frames: a TSV line per frame instead
-  bool status = true;                      ///< status line on stderr (when it is a terminal)
-  session::PortRanges ws_ports;             ///< --ws-port
-  std::string tls_keylog;                  ///< --tls-keylog ("" = $SSLKEYLOGFILE); followed as it grows
-  Limits limits;                           ///< max connections, ooo bytes (idle timeout set here)
-  /// --fail-on: true if a reported connection matches (exit 1). May be empty.
-  std::function<bool(const report::ConnReport&)> fail_on;
-};
-
-/// TLS secrets: `file` (--tls-keylog), else $SSLKEYLOGFILE if set; plus the Decryption Secrets
-/// Blocks of pcapng `inputs`. False (error line printed) if `file` cannot be read.
-bool load_keylog(const std::string& file, const std::vector<std::string>& inputs, tls::KeyLog& keylog);
-
 /// Runs a live capture until Ctrl-C/SIGTERM, -c, --duration or an error; returns the exit status.
-int run_live(const LiveRunOptions& opt);
+int run_live(const Options& opt);
 
 /// Prints the interfaces libpcap can capture on (-D); returns the exit status.
 int list_interfaces();

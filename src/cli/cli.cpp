@@ -27,7 +27,9 @@
 
 #include "wsdiag/cli/live.h"
 #include "wsdiag/cli/pipeline.h"
+#include "wsdiag/cli/version.h"
 #include "wsdiag/diag/verdict.h"
+#include "wsdiag/report/redact.h"
 #include "wsdiag/report/report.h"
 #include "wsdiag/report/streams_writer.h"
 #include "wsdiag/session/ws_session.h"
@@ -52,6 +54,7 @@ struct Options {
   std::size_t max_connections = Limits{}.max_connections;
   std::size_t ooo_bytes = Limits{}.ooo_bytes_per_dir;
   unsigned threads = 0;  // 0: automatic
+  report::RedactOptions redact;  // --no-redact, --anonymize, --payload (report/redact.h)
 };
 
 void error_line(const std::string& file, const std::string& msg) {
@@ -114,7 +117,7 @@ struct FailOn {
 class Collector : public session::Analyzer::Output {
  public:
   Collector(const Options& opt, report::Format fmt, std::FILE* out, const FailOn* fail_on)
-      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on) {}
+      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on), redactor_(opt.redact) {}
 
   void on_connection(diag::ConnectionSummary&& s) override {
     // Several analysis threads may report at once (run_sharded): the diagnosis and the JSON text
@@ -129,6 +132,7 @@ class Collector : public session::Analyzer::Output {
     if (s.websocket) c.verdict = diag::diagnose(s);
     c.summary = std::move(s);
     const bool fail = c.summary.websocket && fail_on_ != nullptr && fail_on_->matches(c);
+    redactor_.apply(c);
     const bool spill = fmt_ == report::Format::json && !opt_.frames;
     const std::string text = spill ? report::JsonDocument::render(c) : std::string();
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -159,6 +163,7 @@ class Collector : public session::Analyzer::Output {
     json_.renumber(map);
   }
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
+  report::Redactor& redactor() { return redactor_; }
 
  private:
   const Options& opt_;
@@ -172,21 +177,24 @@ class Collector : public session::Analyzer::Output {
   std::uint64_t tcp_connections_ = 0;
   bool failed_ = false;
   std::mutex mutex_;
+  report::Redactor redactor_;
 };
 
 class FramePrinter : public session::FrameListener {
  public:
-  FramePrinter(std::FILE* out, std::uint64_t only_conn) : out_(out), only_(only_conn) {
+  FramePrinter(std::FILE* out, std::uint64_t only_conn, const report::Redactor& redactor)
+      : out_(out), only_(only_conn), redactor_(redactor) {
     report::write_frames_header(out_);
   }
   void on_frame(const session::FrameRecord& f) override {
     if (only_ != 0 && f.conn != only_) return;
-    report::write_frame(out_, f);
+    report::write_frame(out_, f, redactor_.preview(f.text_preview));
   }
 
  private:
   std::FILE* out_;
   std::uint64_t only_;
+  const report::Redactor& redactor_;
 };
 
 struct ProgressBar {
@@ -222,7 +230,7 @@ int run_files(const Options& opt, Pipeline& pipe, std::vector<CaptureInfo>& info
     const bool ok = pipe.run_file(file, opt.filter, info);
     bar.done();
     if (!ok) {
-      error_line(file, info.error);
+      error_line(file, "error: " + info.error);
       status = kExitError;
     } else if (!info.warning.empty()) {
       error_line(file, "warning: " + info.warning);
@@ -343,7 +351,7 @@ int run(int argc, char** argv) {
   CLI::App app{"wsdiag: tells you why your WebSocket connections die, from a packet capture.\n"
                "Reads pcap/pcapng captures and gives each WebSocket connection a verdict (close code,\n"
                "who closed, the likely cause and how to fix it), with every RFC 6455 violation found."};
-  app.set_version_flag("-V,--version", std::string("wsdiag ") + WSDIAG_VERSION);
+  app.set_version_flag("-V,--version", version_text());
   app.get_formatter()->column_width(34);
   Options opt;
   std::vector<std::string> read_files;
@@ -359,6 +367,13 @@ int run(int argc, char** argv) {
   app.add_option("--fail-on", opt.fail_on,
                  "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
                  "rule ids (client-unmasked), open, handshake-failed; comma-separated");
+  // Redaction (report/redact.h; issue #13): on by default in every output.
+  bool no_redact = false;
+  app.add_flag("--no-redact", no_redact,
+               "show everything: query values, credential subprotocols, full capture paths, previews");
+  app.add_flag("--anonymize", opt.redact.anonymize, "replace IP addresses by pseudonyms (addr-N), ports kept");
+  app.add_flag("--payload", opt.redact.payload, "show message previews in --frames (hidden by default)");
+  app.final_callback([&opt, &no_redact] { opt.redact.redact = !no_redact; });
   app.add_flag("--all", opt.all, "also list TCP connections that are not WebSocket");
   app.add_flag("--frames", opt.frames, "list every WebSocket frame (TSV) instead of the report");
   app.add_option("--streams", opt.streams_dir, "write each reassembled TCP direction to DIR, with DIR/index.tsv");
@@ -441,6 +456,24 @@ int run(int argc, char** argv) {
     }
   }
 
+  // Options that would do nothing here are refused, with the reason (issue #13 §4).
+  if (live.capture.device.empty()) {
+    for (const char* name : {"--write", "--duration", "--relinquish-privileges"}) {
+      if (app.get_option(name)->count() != 0) {
+        fmt::print(stderr, "wsdiag: error: {} applies to a live capture (-i IFACE) only, not to capture files\n", name);
+        return kExitError;
+      }
+    }
+  }
+  if (app.get_option("--conn")->count() != 0 && opt.conn == 0) {
+    fmt::print(stderr, "wsdiag: error: --conn 0: connection ids start at 1\n");
+    return kExitError;
+  }
+  if (opt.frames && app.get_option("--format")->count() != 0 && opt.format != "text") {
+    fmt::print(stderr, "wsdiag: error: --frames writes TSV lines; --format {} does not apply to it\n", opt.format);
+    return kExitError;
+  }
+
   Limits limits;
   limits.max_connections = opt.max_connections;
   limits.ooo_bytes_per_dir = opt.ooo_bytes;
@@ -460,6 +493,7 @@ int run(int argc, char** argv) {
     live.status = opt.progress;
     live.ws_port = opt.ws_port;
     live.limits = limits;
+    live.redact = opt.redact;
     if (fail_on) live.fail_on = [&fail_on](const report::ConnReport& c) { return fail_on->matches(c); };
     return run_live(live);
   }
@@ -477,27 +511,33 @@ int run(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_DFL);
 
   const auto fmt_kind = *report::parse_format(opt.format);
+  Collector collector(opt, fmt_kind, out, fail_on ? &*fail_on : nullptr);
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
   sopt.ws_port = opt.ws_port;
   if (opt.frames) {
-    frames = std::make_unique<FramePrinter>(out, opt.conn);
+    frames = std::make_unique<FramePrinter>(out, opt.conn, collector.redactor());
     sopt.frames = frames.get();
   }
-  Collector collector(opt, fmt_kind, out, fail_on ? &*fail_on : nullptr);
   std::vector<CaptureInfo> infos;
   RunTotals totals;
   int status = kExitOk;
-  if (const unsigned workers = worker_count(opt, fmt_kind); workers > 1) {
+  if (const unsigned workers = live.count != 0 ? 1 : worker_count(opt, fmt_kind); workers > 1) {
     status = run_sharded(opt, limits, sopt, collector, workers, infos, totals);
   } else {
     session::Analyzer analyzer(limits, sopt, collector);
     Pipeline pipe(limits, analyzer);
+    pipe.set_max_packets(live.count);  // -c N offline stops after N packets, as tcpdump does
     status = run_files(opt, pipe, infos);
     totals.decode = pipe.decode_stats();
     totals.flow = pipe.flow_stats();
   }
 
+  // A capture that could not be read at all (missing, a directory, not a capture, a bad filter) is a
+  // fatal input error: its error line, and no report (issue #13 §4).
+  if (std::any_of(infos.begin(), infos.end(), [](const CaptureInfo& i) { return !i.error.empty() && i.packets == 0; })) {
+    return kExitError;
+  }
   if (!opt.frames && !collector.streaming()) {
     report::Report rep;
     rep.tool_version = WSDIAG_VERSION;
@@ -527,9 +567,11 @@ int run(int argc, char** argv) {
     rep.stats.malformed = ds.malformed + ds.truncated;
     rep.stats.payload_truncated = ds.payload_truncated;
     rep.stats.connections_evicted = fs.evicted;
+    collector.redactor().apply(rep);  // capture names, warnings, the run's redaction note
     const bool none = rep.connections.empty() && (fmt_kind != report::Format::json || collector.json_count() == 0);
     if (opt.conn != 0 && none) {
-      fmt::print(stderr, "wsdiag: --conn {}: no such {}connection\n", opt.conn, opt.all ? "" : "WebSocket ");
+      fmt::print(stderr, "wsdiag: error: --conn {}: no such {}connection (connection ids here: 1-{})\n", opt.conn,
+                 opt.all ? "" : "WebSocket ", totals.flow.connections);
       status = kExitError;
     }
     switch (fmt_kind) {
@@ -552,6 +594,7 @@ int run(int argc, char** argv) {
           to.color = false;
         }
         to.detail = opt.conn != 0;
+        if (out == stdout) to.width = report::text_width(STDOUT_FILENO);
         report::write_text(out, rep, to);
         break;
       }

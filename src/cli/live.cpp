@@ -66,9 +66,10 @@ void error_line(const std::string& what, const std::string& msg) {
 class LiveReporter : public session::Analyzer::Output {
  public:
   LiveReporter(const LiveRunOptions& opt, report::Format fmt, std::FILE* out, bool color)
-      : opt_(opt), fmt_(fmt), out_(out) {
+      : opt_(opt), fmt_(fmt), out_(out), redactor_(opt.redact) {
     text_.color = color;
     text_.detail = opt.conn != 0;
+    text_.width = report::text_width(fileno(out));
   }
 
   /// Called before anything is written to a stream that shares the terminal with the status line.
@@ -88,6 +89,7 @@ class LiveReporter : public session::Analyzer::Output {
     }
     ++reported_;
     if (opt_.frames || write_failed_) return;
+    redactor_.apply(c);
     if (before_write) before_write();
     if (fmt_ == report::Format::jsonl) {
       const std::string line = report::json_line(c);
@@ -140,19 +142,24 @@ class LiveReporter : public session::Analyzer::Output {
   bool failed_ = false;
   bool write_failed_ = false;
   int write_errno_ = 0;
+  report::Redactor redactor_;
 };
 
 class LiveFrames : public session::FrameListener {
  public:
-  LiveFrames(std::FILE* out, std::uint64_t only) : out_(out), only_(only) { report::write_frames_header(out_); }
+  LiveFrames(std::FILE* out, std::uint64_t only, report::RedactOptions redact)
+      : out_(out), only_(only), redactor_(redact) {
+    report::write_frames_header(out_);
+  }
   void on_frame(const session::FrameRecord& f) override {
     if (only_ != 0 && f.conn != only_) return;
-    report::write_frame(out_, f);
+    report::write_frame(out_, f, redactor_.preview(f.text_preview));
   }
 
  private:
   std::FILE* out_;
   std::uint64_t only_;
+  report::Redactor redactor_;
 };
 
 struct RunCounters {
@@ -293,7 +300,7 @@ int run_live(const LiveRunOptions& opt) {
   session::SessionOptions sopt;
   sopt.ws_port = opt.ws_port;
   if (opt.frames) {
-    frames = std::make_unique<LiveFrames>(out, opt.conn);
+    frames = std::make_unique<LiveFrames>(out, opt.conn, opt.redact);
     sopt.frames = frames.get();
   }
   session::Analyzer analyzer(limits, sopt, reporter);

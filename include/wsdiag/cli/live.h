@@ -10,6 +10,7 @@
 
 #include "wsdiag/capture/live.h"
 #include "wsdiag/common/limits.h"
+#include "wsdiag/report/redact.h"
 #include "wsdiag/report/report.h"
 
 namespace wsdiag::cli {
@@ -31,6 +32,7 @@ struct LiveRunOptions {
   bool status = true;                      ///< status line on stderr (when it is a terminal)
   std::uint16_t ws_port = 0;               ///< --ws-port
   Limits limits;                           ///< max connections, ooo bytes (idle timeout set here)
+  report::RedactOptions redact;            ///< --no-redact, --anonymize, --payload
   /// --fail-on: true if a reported connection matches (exit 1). May be empty.
   std::function<bool(const report::ConnReport&)> fail_on;
 };

@@ -292,8 +292,8 @@ std::string Redactor::note() const {
   if (o_.redact) {
     n = "redacted: query values, userinfo, credential-like subprotocols and credential headers";
     if (!o_.payload) n += ", message previews";
-    n += "; capture paths shown as file names (--no-redact shows everything";
-    n += o_.payload ? ")" : ", --payload shows previews)";
+    n += "; capture paths shown as file names. --no-redact shows everything";
+    if (!o_.payload) n += ", --payload the previews";
   }
   if (o_.anonymize) {
     if (!n.empty()) n += "; ";

@@ -191,7 +191,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
   if (!c.redacted.empty()) {
     std::string hidden;
     for (const auto& what : c.redacted) hidden += (hidden.empty() ? "" : ", ") + what;
-    b.field("redacted", hidden + " (--no-redact shows them)");
+    b.field("redacted", hidden + "; --no-redact shows them");
   }
   if (detail) {
     rule_explanations(b, s);

@@ -15,7 +15,7 @@ _wsdiag() {
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "-h --help -V --version -r --read -f --filter --format -o --output --conn
-      --ws-port --tls-keylog --fail-on --all --frames --streams --color --max-connections --ooo-limit --no-progress
+      --ws-port --tls-keylog --no-redact --anonymize --payload --fail-on --all --frames --streams --color --max-connections --ooo-limit --no-progress
       --threads --rules -i --interface -D --list-interfaces -s --snaplen -B --buffer-size -p
       --no-promiscuous-mode -c --count --duration -w --write -Z --relinquish-privileges
       --idle-timeout --metrics" -- "$cur"))

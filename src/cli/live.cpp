@@ -65,9 +65,10 @@ std::int64_t wall_ns() {
 class LiveReporter : public session::Analyzer::Output {
  public:
   LiveReporter(const Options& opt, report::Format fmt, std::FILE* out, bool color)
-      : opt_(opt), fmt_(fmt), out_(out) {
+      : opt_(opt), fmt_(fmt), out_(out), redactor_(opt.redact) {
     text_.color = color;
     text_.detail = opt.conn != 0;
+    text_.width = report::text_width(fileno(out));
   }
 
   /// Called before anything is written to a stream that shares the terminal with the status line.
@@ -93,6 +94,7 @@ class LiveReporter : public session::Analyzer::Output {
     }
     ++reported_;
     if (opt_.frames || write_failed_) return;
+    redactor_.apply(c);
     if (before_write) before_write();
     if (fmt_ == report::Format::jsonl) {
       const std::string line = report::json_line(c);
@@ -138,6 +140,7 @@ class LiveReporter : public session::Analyzer::Output {
   bool failed_ = false;
   bool write_failed_ = false;
   int write_errno_ = 0;
+  report::Redactor redactor_;
 };
 
 struct RunCounters {
@@ -264,6 +267,7 @@ int run_live(const Options& opt) {
       status_shown = false;
     }
   };
+  const report::Redactor frame_redactor(opt.redact);
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
   sopt.ws_ports = opt.ws_port_set;
@@ -272,7 +276,7 @@ int run_live(const Options& opt) {
   keylog.set_follow(true);
   sopt.keylog = &keylog;
   if (opt.frames) {
-    frames = std::make_unique<FramePrinter>(out, opt.conn);
+    frames = std::make_unique<FramePrinter>(out, opt.conn, frame_redactor);
     sopt.frames = frames.get();
   }
   session::Analyzer analyzer(limits, sopt, reporter);

@@ -37,7 +37,7 @@ namespace {
 class Collector : public session::Analyzer::Output {
  public:
   Collector(const Options& opt, report::Format fmt, std::FILE* out, const FailOn* fail_on)
-      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on) {}
+      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on), redactor_(opt.redact) {}
 
   void on_connection(diag::ConnectionSummary&& s) override {
     // Several analysis threads may report at once (run_sharded): the diagnosis and the JSON text
@@ -54,6 +54,7 @@ class Collector : public session::Analyzer::Output {
     report::diagnose_into(c);
     const auto ending = diag::ending_fact(c.summary, c.verdict);
     const bool fail = diagnosed && fail_on_ != nullptr && fail_on_->matches(c);
+    redactor_.apply(c);
     const bool spill = fmt_ == report::Format::json && !opt_.frames;
     const std::string text = spill ? report::JsonDocument::render(c) : std::string();
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -86,6 +87,7 @@ class Collector : public session::Analyzer::Output {
     json_.renumber(map);
   }
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
+  report::Redactor& redactor() { return redactor_; }
   /// Run-level causes over every connection's ending (offline: once, at the end).
   [[nodiscard]] std::vector<diag::Pattern> patterns() const { return diag::find_patterns(endings_); }
 
@@ -96,6 +98,7 @@ class Collector : public session::Analyzer::Output {
   const FailOn* fail_on_;
   std::vector<report::ConnReport> conns_;
   std::vector<diag::EndingFact> endings_;  // a few dozen bytes per connection, for the patterns
+  report::Redactor redactor_;
   report::JsonDocument json_;
   bool spill_failed_ = false;
   std::uint64_t json_count_ = 0;
@@ -137,7 +140,7 @@ int run_files(const Options& opt, Pipeline& pipe, std::vector<CaptureInfo>& info
     const bool ok = pipe.run_file(file, opt.filter, info);
     bar.done();
     if (!ok) {
-      error_line(file, info.error);
+      error_line(file, "error: " + info.error);
       status = kExitError;
     } else if (!info.warning.empty()) {
       error_line(file, "warning: " + info.warning);
@@ -265,6 +268,7 @@ int run_offline(const Options& opt) {
   std::signal(SIGPIPE, SIG_DFL);
 
   const auto fmt_kind = *report::parse_format(opt.format);
+  Collector collector(opt, fmt_kind, out, opt.fail_on ? &*opt.fail_on : nullptr);
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
   sopt.ws_ports = opt.ws_port_set;
@@ -272,23 +276,28 @@ int run_offline(const Options& opt) {
   if (!load_keylog(opt.tls_keylog, opt.files, keylog)) return kExitError;
   sopt.keylog = &keylog;
   if (opt.frames) {
-    frames = std::make_unique<FramePrinter>(out, opt.conn);
+    frames = std::make_unique<FramePrinter>(out, opt.conn, collector.redactor());
     sopt.frames = frames.get();
   }
-  Collector collector(opt, fmt_kind, out, opt.fail_on ? &*opt.fail_on : nullptr);
   std::vector<CaptureInfo> infos;
   RunTotals totals;
   int status = kExitOk;
-  if (const unsigned workers = worker_count(opt, fmt_kind); workers > 1) {
+  if (const unsigned workers = opt.live.count != 0 ? 1 : worker_count(opt, fmt_kind); workers > 1) {
     status = run_sharded(opt, limits, sopt, collector, workers, infos, totals);
   } else {
     session::Analyzer analyzer(limits, sopt, collector);
     Pipeline pipe(limits, analyzer);
+    pipe.set_max_packets(opt.live.count);  // -c N offline stops after N packets, as tcpdump does
     status = run_files(opt, pipe, infos);
     totals.decode = pipe.decode_stats();
     totals.flow = pipe.flow_stats();
   }
 
+  // A capture that could not be read at all (missing, a directory, not a capture, a bad filter) is a
+  // fatal input error: its error line, and no report (issue #13 §4).
+  if (std::any_of(infos.begin(), infos.end(), [](const CaptureInfo& i) { return !i.error.empty() && i.packets == 0; })) {
+    return kExitError;
+  }
   if (!opt.frames && !collector.streaming()) {
     report::Report rep;
     rep.tool_version = WSDIAG_VERSION;
@@ -327,9 +336,11 @@ int run_offline(const Options& opt) {
           ds.fragments_evicted, limits.ip_frag_timeout_ns / 1'000'000'000, limits.ip_frag_datagrams,
           limits.ip_frag_bytes, ds.fragments_dropped));
     }
+    collector.redactor().apply(rep);  // capture names, warnings, the run's redaction note
     const bool none = rep.connections.empty() && (fmt_kind != report::Format::json || collector.json_count() == 0);
     if (opt.conn != 0 && none) {
-      fmt::print(stderr, "wsdiag: --conn {}: no such {}connection\n", opt.conn, opt.all ? "" : "WebSocket ");
+      fmt::print(stderr, "wsdiag: error: --conn {}: no such {}connection (connection ids here: 1-{})\n", opt.conn,
+                 opt.all ? "" : "WebSocket ", totals.flow.connections);
       status = kExitError;
     }
     switch (fmt_kind) {
@@ -348,6 +359,7 @@ int run_offline(const Options& opt) {
         report::TextOptions to;
         to.color = want_color(opt.color, fileno(out));
         to.detail = opt.conn != 0;
+        if (out == stdout) to.width = report::text_width(STDOUT_FILENO);
         report::write_text(out, rep, to);
         break;
       }

@@ -1,5 +1,6 @@
 // wsdiag — command line options: the CLI11 definitions, --fail-on, checks across options.
 #include "wsdiag/cli/options.h"
+#include "wsdiag/cli/version.h"
 
 #include <fmt/core.h>
 
@@ -65,7 +66,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
   CLI::App app{"wsdiag: tells you why your WebSocket connections die, from a packet capture.\n"
                "Reads pcap/pcapng captures and gives each WebSocket connection a verdict (close code,\n"
                "who closed, the likely cause and how to fix it), with every RFC 6455 violation found."};
-  app.set_version_flag("-V,--version", std::string("wsdiag ") + WSDIAG_VERSION);
+  app.set_version_flag("-V,--version", version_text());
   app.get_formatter()->column_width(34);
   std::vector<std::string> read_files;
   std::string fail_on;
@@ -92,6 +93,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
                  "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
                  "rule ids (client-unmasked), open, handshake-failed; comma-separated");
   app.add_flag("--all", opt.all, "also list TCP connections that are not WebSocket");
+  // Redaction (report/redact.h; issue #13): on by default in every output.
+  bool no_redact = false;
+  app.add_flag("--no-redact", no_redact,
+               "show everything: query values, credential subprotocols, full capture paths, previews");
+  app.add_flag("--anonymize", opt.redact.anonymize, "replace IP addresses by pseudonyms (addr-N), ports kept");
+  app.add_flag("--payload", opt.redact.payload, "show message previews in --frames (hidden by default)");
   app.add_flag("--frames", opt.frames, "list every WebSocket frame (TSV) instead of the report");
   app.add_option("--streams", opt.streams_dir, "write each reassembled TCP direction to DIR, with DIR/index.tsv");
   app.add_option("--color", opt.color, "colour in the text report: auto, always, never (NO_COLOR is honoured)")
@@ -143,6 +150,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
     return kExitError;
   }
   opt.progress = !no_progress;
+  opt.redact.redact = !no_redact;
   opt.format_given = app.get_option("--format")->count() != 0;
   live.capture.promiscuous = !no_promisc;
   if (opt.list_rules || opt.list_interfaces) return std::nullopt;
@@ -168,6 +176,23 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
                          "handshake-failed)\n", bad);
       return kExitError;
     }
+  }
+  // Options that would do nothing here are refused, with the reason (issue #13 §4).
+  if (!opt.is_live()) {
+    for (const char* name : {"--write", "--duration", "--relinquish-privileges"}) {
+      if (app.get_option(name)->count() != 0) {
+        fmt::print(stderr, "wsdiag: error: {} applies to a live capture (-i IFACE) only, not to capture files\n", name);
+        return kExitError;
+      }
+    }
+  }
+  if (app.get_option("--conn")->count() != 0 && opt.conn == 0) {
+    fmt::print(stderr, "wsdiag: error: --conn 0: connection ids start at 1\n");
+    return kExitError;
+  }
+  if (opt.frames && opt.format_given && opt.format != "text") {
+    fmt::print(stderr, "wsdiag: error: --frames writes TSV lines; --format {} does not apply to it\n", opt.format);
+    return kExitError;
   }
   if (!live.metrics.empty() && !opt.is_live()) {
     fmt::print(stderr, "wsdiag: --metrics {}: metrics are served in live mode (-i IFACE)\n", live.metrics);

@@ -39,13 +39,14 @@ bool want_color(const std::string& when, int fd) {
   return report::use_color(fd);
 }
 
-FramePrinter::FramePrinter(std::FILE* out, std::uint64_t only_conn) : out_(out), only_(only_conn) {
+FramePrinter::FramePrinter(std::FILE* out, std::uint64_t only_conn, const report::Redactor& redactor)
+    : out_(out), only_(only_conn), redactor_(redactor) {
   report::write_frames_header(out_);
 }
 
 void FramePrinter::on_frame(const session::FrameRecord& f) {
   if (only_ != 0 && f.conn != only_) return;
-  report::write_frame(out_, f);
+  report::write_frame(out_, f, redactor_.preview(f.text_preview));
 }
 
 bool load_keylog(const std::string& file, const std::vector<std::string>& inputs, tls::KeyLog& keylog) {

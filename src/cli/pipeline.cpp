@@ -35,6 +35,10 @@ bool Pipeline::run_file(const std::string& path, const std::string& filter, Capt
                                   cap.clamped_timestamps());
     };
     for (;;) {
+      if (max_packets_ != 0 && next_index_ > max_packets_) {  // -c N
+        note_clamped();
+        return true;
+      }
       const auto st = cap.next(rec, next_index_);
       if (st == capture::ReadStatus::packet) {
         ++next_index_;

@@ -25,7 +25,7 @@ namespace {
 // Formats into a fixed inline buffer: no heap allocation per frame (a Close reason that needs
 // escaping is the exception).
 template <typename Buffer>
-void format_frame(Buffer& buf, const session::FrameRecord& f) {
+void format_frame(Buffer& buf, const session::FrameRecord& f, std::string_view preview) {
   std::int64_t secs = f.at.ts_ns / 1'000'000'000;
   std::int64_t rem = f.at.ts_ns % 1'000'000'000;
   if (rem < 0) {  // floor division, so the fraction is never negative
@@ -48,23 +48,23 @@ void format_frame(Buffer& buf, const session::FrameRecord& f) {
   buf.push_back('\t');
   if (f.message_len) fmt::format_to(std::back_inserter(buf), "{}", *f.message_len);
   buf.push_back('\t');
-  if (!f.text_preview.empty()) {
-    const std::string text = escape_tsv(f.text_preview);
+  if (!preview.empty()) {
+    const std::string text = escape_tsv(preview);
     buf.append(text.data(), text.data() + text.size());
   }
 }
 
 }  // namespace
 
-std::string frame_line(const session::FrameRecord& f) {
+std::string frame_line(const session::FrameRecord& f, std::string_view preview) {
   fmt::memory_buffer buf;
-  format_frame(buf, f);
+  format_frame(buf, f, preview);
   return fmt::to_string(buf);
 }
 
-void write_frame(std::FILE* out, const session::FrameRecord& f) {
+void write_frame(std::FILE* out, const session::FrameRecord& f, std::string_view preview) {
   fmt::memory_buffer buf;
-  format_frame(buf, f);
+  format_frame(buf, f, preview);
   buf.push_back('\n');
   std::fwrite(buf.data(), 1, buf.size(), out);
 }

@@ -329,6 +329,7 @@ Json to_json(const ConnReport& c) {
   Json findings = Json::array();
   for (const auto& f : s.findings) findings.push_back(finding_json(f));
   j["findings"] = std::move(findings);
+  j["redacted"] = c.redacted;  // extra: what redact.h hid in this connection
   j["verdict"] = verdict_json(c.verdict);
   if (c.cause) j["cause"] = cause_json(*c.cause);
   if (s.tls) j["tls"] = tls_json(*s.tls);  // extra
@@ -433,6 +434,7 @@ Json to_json(const Report& r) {
   Json j = Json::object();
   j["schema"] = kSchema;
   j["tool"] = Json{{"name", "wsdiag"}, {"version", r.tool_version}};  // extra
+  j["redaction"] = r.redaction;                                        // extra (redact.h)
   j["captures"] = captures_json(r);
   if (!r.patterns.empty()) j["patterns"] = patterns_json(r);  // only when the run shows one
   Json conns = Json::array();
@@ -492,6 +494,8 @@ bool JsonDocument::write(std::FILE* out, const Report& meta) {
   put_indented(out, dump(Json(kSchema), 2), 1);
   std::fputs(",\n  \"tool\": ", out);
   put_indented(out, dump(Json{{"name", "wsdiag"}, {"version", meta.tool_version}}, 2), 1);
+  std::fputs(",\n  \"redaction\": ", out);
+  put_indented(out, dump(Json(meta.redaction), 2), 1);
   std::fputs(",\n  \"captures\": ", out);
   put_indented(out, dump(captures_json(meta), 2), 1);
   if (!meta.patterns.empty()) {

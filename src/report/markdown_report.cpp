@@ -63,6 +63,11 @@ void connection_section(std::string& out, const ConnReport& c) {
   if (s.tls) row(out, "TLS", joined(describe_tls(s)));
   row(out, "TCP end", joined(describe_tcp_end(s, true)));
   row(out, "TCP history", s.history.empty() ? std::string("-") : escape_markdown(s.history));
+  if (!c.redacted.empty()) {
+    std::string hidden;
+    for (const auto& what : c.redacted) hidden += (hidden.empty() ? "" : ", ") + what;
+    row(out, "Redacted", escape_markdown(hidden));
+  }
   out += '\n';
 
   if (s.findings.empty()) {
@@ -99,6 +104,8 @@ void write_markdown(std::FILE* out, const Report& r) {
   for (const auto& w : r.warnings) {
     fmt::format_to(std::back_inserter(md), "> **Warning:** {}\n\n", escape_markdown(w));
   }
+
+  if (!r.redaction.empty()) fmt::format_to(std::back_inserter(md), "> {}\n\n", escape_markdown(r.redaction));
 
   md += "## Captures\n\n";
   md += "| file | link type | packets | bytes | first packet | last packet | truncated |\n";

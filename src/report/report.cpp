@@ -1,5 +1,6 @@
 // wsdiag — report formats and colour policy (CLI.md `--format`; https://no-color.org).
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -36,6 +37,15 @@ bool use_color(int fd) {
     return false;
   }
   return true;
+}
+
+int text_width(int fd) {
+  if (isatty(fd) == 0) return 100;
+  int width = 0;
+  if (const char* cols = std::getenv("COLUMNS"); cols != nullptr) width = std::atoi(cols);
+  if (winsize ws{}; width <= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0) width = ws.ws_col;
+  if (width <= 0) return 100;
+  return width < 40 ? 40 : width > 400 ? 400 : width;
 }
 
 std::string verdict_key(const diag::Verdict& v) {

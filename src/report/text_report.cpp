@@ -193,6 +193,11 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
     hist += s.tcp_handshake_seen ? " (client SYN captured)" : " (no SYN captured)";
   }
   b.field("history", hist);
+  if (!c.redacted.empty()) {
+    std::string hidden;
+    for (const auto& what : c.redacted) hidden += (hidden.empty() ? "" : ", ") + what;
+    b.field("redacted", hidden + "; --no-redact shows them");
+  }
   if (detail) {
     rule_explanations(b, s);
     const auto events = timeline(s);
@@ -265,6 +270,7 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
     b.wrapped("  " + b.paint("warning:", severity_sgr(Severity::warning)) + " ", escape_terminal(w),
               11);
   }
+  if (!r.redaction.empty()) b.wrapped("  ", r.redaction, 4);
   b.line("");
 
   if (r.connections.empty()) {

@@ -33,7 +33,7 @@ done
 # The valid message after a failed one inflates (and the control agrees).
 for name in conversation-stale-input conversation-stale-input-client conversation-stale-input-control \
             conversation-stale-input-heap-uaf; do
-  if "$BIN" --frames "$DIR/$name.pcap" 2>/dev/null | grep -q $'\t23\tHello world hello world$'; then ok
+  if "$BIN" --frames --payload "$DIR/$name.pcap" 2>/dev/null | grep -q $'\t23\tHello world hello world$'; then ok
   else bad "$name: the valid message after the failed one does not inflate to 'Hello world hello world'"; fi
 done
 "$BIN" --format json "$DIR/conversation-unterminated-deflate.pcap" 2>/dev/null | grep -q '"inflate-error"' \

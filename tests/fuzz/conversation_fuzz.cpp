@@ -151,7 +151,7 @@ struct Collect : session::Analyzer::Output {
 struct Frames : session::FrameListener {
   std::uint64_t n = 0;
   void on_frame(const session::FrameRecord& f) override {
-    n += report::frame_line(f).size() != 0 ? 1 : 0;
+    n += report::frame_line(f, f.text_preview).size() != 0 ? 1 : 0;
   }
 };
 

@@ -49,7 +49,7 @@ struct Collect : session::Analyzer::Output {
 struct Frames : session::FrameListener {
   std::FILE* out;
   explicit Frames(std::FILE* f) : out(f) {}
-  void on_frame(const session::FrameRecord& f) override { report::write_frame(out, f); }
+  void on_frame(const session::FrameRecord& f) override { report::write_frame(out, f, f.text_preview); }
 };
 
 // The input as a file: one memfd rewritten for every run (OfflineCapture maps regular files).

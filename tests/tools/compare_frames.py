@@ -77,7 +77,7 @@ def truth_rows(path):
 
 
 def wsdiag_rows(binary, capture, extra):
-    res = subprocess.run([binary, "--frames", "--no-progress", *extra, capture], capture_output=True, timeout=300)
+    res = subprocess.run([binary, "--frames", "--payload", "--no-progress", *extra, capture], capture_output=True, timeout=300)
     if res.returncode not in (0, 1):
         raise RuntimeError(f"wsdiag exited {res.returncode}: {res.stderr.decode(errors='replace').strip()}")
     lines = res.stdout.decode("utf-8", "replace").splitlines()

@@ -75,7 +75,7 @@ def unescape_preview(s):
 
 def wsdiag_messages(binary, capture, conns):
     """Compressed data messages of the deflate connections, from `wsdiag --frames`."""
-    rc, out, err = run([binary, "--frames", "--no-progress", capture])
+    rc, out, err = run([binary, "--frames", "--payload", "--no-progress", capture])
     if rc not in (0, 1):
         raise RuntimeError(f"wsdiag --frames exited {rc}: {err}")
     lines = out.split(b"\n")

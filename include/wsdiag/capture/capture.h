@@ -67,6 +67,7 @@ class OfflineCapture {
  private:
   void open_mapped(const std::string& path, char* errbuf);
   void release_behind() noexcept;
+  void open_gzip(const std::string& path, char* errbuf);
 
   std::string path_;
   pcap* handle_ = nullptr;
@@ -77,6 +78,7 @@ class OfflineCapture {
   std::size_t map_len_ = 0;
   std::size_t released_ = 0;  ///< bytes at the start of the mapping already given back
   std::uint64_t reads_ = 0;
+  void* gz_ = nullptr;  ///< a .gz capture's zlib stream, read through a cookie FILE (offline.cpp)
   std::uint64_t clamped_timestamps_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "wsdiag/session/ws_session.h"
+#include "wsdiag/report/redact.h"
 #include "wsdiag/capture/live.h"
 #include "wsdiag/common/limits.h"
 #include "wsdiag/diag/rules.h"
@@ -54,6 +55,7 @@ struct Options {
   std::vector<std::string> ws_ports;  ///< --ws-port PORT or LOW-HIGH, repeatable
   session::PortRanges ws_port_set;    ///< the same, parsed
   std::string tls_keylog;             ///< --tls-keylog FILE ("" = $SSLKEYLOGFILE)
+  report::RedactOptions redact;       ///< --no-redact, --anonymize, --payload (report/redact.h)
   bool frames = false;
   bool all = false;
   bool progress = true;

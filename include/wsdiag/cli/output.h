@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "wsdiag/tls/keylog.h"
+#include "wsdiag/report/redact.h"
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -47,12 +48,14 @@ bool load_keylog(const std::string& file, const std::vector<std::string>& inputs
 /// --frames: the TSV header, then a line per frame (of connection `only_conn`, or all for 0).
 class FramePrinter : public session::FrameListener {
  public:
-  FramePrinter(std::FILE* out, std::uint64_t only_conn);
+  /// Previews go through `redactor` (hidden unless --payload or --no-redact).
+  FramePrinter(std::FILE* out, std::uint64_t only_conn, const report::Redactor& redactor);
   void on_frame(const session::FrameRecord& f) override;
 
  private:
   std::FILE* out_;
   std::uint64_t only_;
+  const report::Redactor& redactor_;
 };
 
 }  // namespace wsdiag::cli

@@ -41,6 +41,8 @@ class Pipeline {
     progress_ = fn;
     progress_ctx_ = ctx;
   }
+  /// -c N offline: run_file stops once N records (over all files) have been read; 0 = no limit.
+  void set_max_packets(std::uint64_t n) noexcept { max_packets_ = n; }
   /// One of `count` pipelines reading the same input in parallel: see FlowTable::set_shard.
   void set_shard(unsigned index, unsigned count) noexcept { flows_.set_shard(index, count); }
   [[nodiscard]] const std::vector<std::uint64_t>& created_at() const noexcept { return flows_.created_at(); }
@@ -63,6 +65,7 @@ class Pipeline {
   flow::FlowTable flows_;
   decode::TcpSegment seg_;
   std::uint64_t next_index_ = 1;
+  std::uint64_t max_packets_ = 0;  ///< set_max_packets
   PacketRef last_{};
   Progress progress_ = nullptr;
   void* progress_ctx_ = nullptr;

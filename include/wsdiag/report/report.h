@@ -48,6 +48,8 @@ struct ConnReport {
   diag::ConnectionSummary summary;
   diag::Verdict verdict;
   std::optional<diag::CauseMatch> cause;  ///< the most likely cause (diag::likely_cause)
+  /// What redact.h hid in this connection ("query values in the request path"); writers show it.
+  std::vector<std::string> redacted;
 };
 
 /// Diagnoses one connection: its verdict and most likely cause (WebSocket connections only).
@@ -71,6 +73,7 @@ struct Report {
   RunStats stats;
   std::vector<std::string> warnings;    ///< run-level warnings ("capture.pcap: file ends mid-record")
   std::vector<diag::Pattern> patterns;  ///< run-level causes (groups of connections), largest first
+  std::string redaction;                ///< what the run hides and how to show it (Redactor::note)
 };
 
 enum class Format : std::uint8_t { text, json, jsonl, markdown };
@@ -168,15 +171,19 @@ void write_markdown(std::FILE* out, const Report& r);
 
 /// The header line: packet conn time dir fin rsv opcode masked payload_len close_code close_reason
 void write_frames_header(std::FILE* out);
-void write_frame(std::FILE* out, const session::FrameRecord& f);
+/// `preview` is what the text_preview column shows (Redactor::preview decides).
+void write_frame(std::FILE* out, const session::FrameRecord& f, std::string_view preview);
 /// One TSV line for a frame, without the newline.
-std::string frame_line(const session::FrameRecord& f);
+std::string frame_line(const session::FrameRecord& f, std::string_view preview);
 
 // ---- helpers ----
 
 /// True if colour should be used on fd: it is a terminal, NO_COLOR is unset or empty
 /// (https://no-color.org), and TERM is not "dumb".
 bool use_color(int fd);
+/// The width to wrap the text report at: on a terminal, COLUMNS or the terminal's width (kept
+/// within 40-400); 100 when fd is not a terminal.
+int text_width(int fd);
 
 /// The key a verdict is counted under in summary.by_verdict: the code ("1000") or the name.
 std::string verdict_key(const diag::Verdict& v);

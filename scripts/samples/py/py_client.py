@@ -40,7 +40,9 @@ async def run(a):
     uri = f"ws://{'[' + a.host + ']' if ':' in a.host else a.host}:{a.port}{a.path}"
     kw = dict(ping_interval=None, close_timeout=2, max_size=a.max_size)
     if a.subprotocol:
-        kw["subprotocols"] = [a.subprotocol]
+        kw["subprotocols"] = a.subprotocol.split(",")
+    if a.header:
+        kw["extra_headers"] = [tuple(h.split(":", 1)) for h in a.header]
     if a.compression == "none":
         kw["compression"] = None
     mode = a.mode
@@ -63,7 +65,12 @@ async def run(a):
         return
     log(f"connected {uri} extensions={[e.name for e in ws.extensions]}")
     try:
-        if mode == "basic":
+        if mode == "secret":
+            # --message carries a known secret (scripts/make-samples s_secrets)
+            await ws.send(a.message)
+            log("echo:", await ws.recv())
+            await ws.close(1000, "bye")
+        elif mode == "basic":
             for i in range(a.count):
                 await ws.send(f"hello {i}")
                 log("echo:", await ws.recv())
@@ -185,7 +192,8 @@ def main():
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--max-size", type=int, default=2 ** 23)
     ap.add_argument("--message", default="hello")
-    ap.add_argument("--subprotocol", default=None)
+    ap.add_argument("--subprotocol", default=None, help="comma-separated list to offer")
+    ap.add_argument("--header", action="append", default=[], help="NAME:VALUE, repeatable")
     ap.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     ap.add_argument("--marker", default=None)
     ap.add_argument("--go", default=None)

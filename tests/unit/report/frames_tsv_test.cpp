@@ -27,8 +27,8 @@ TEST_CASE("frames: data frame line", "[report]") {
   f.payload_len = 70000;
   f.close_reason = "ignored";  // not a Close frame: columns stay empty
   f.close_code = 1000;
-  CHECK(wsdiag::report::frame_line(f) == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\t\t");
-  const std::string out = capture_output([&](std::FILE* o) { wsdiag::report::write_frame(o, f); });
+  CHECK(wsdiag::report::frame_line(f, f.text_preview) == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\t\t");
+  const std::string out = capture_output([&](std::FILE* o) { wsdiag::report::write_frame(o, f, f.text_preview); });
   CHECK(out == "7\t3\t1700000000.123456\tc2s\t1\t4\t1\t1\t70000\t\t\t\t\n");
 }
 
@@ -42,7 +42,7 @@ TEST_CASE("frames: close frame with code and escaped reason", "[report]") {
   f.close_code = 1001;
   f.close_reason = std::string("a\tb\nc\rd\\e\x01\x7f\xff\xc3\xa9", 14);
   f.payload_len = 2 + f.close_reason.size();
-  CHECK(wsdiag::report::frame_line(f) ==
+  CHECK(wsdiag::report::frame_line(f, f.text_preview) ==
         "12\t1\t1700000000.000001\ts2c\t1\t0\t8\t0\t16\t1001\ta\\tb\\nc\\rd\\\\e\\x01\\x7f\\xff\xc3\xa9\t\t");
 }
 
@@ -50,14 +50,14 @@ TEST_CASE("frames: empty close frame has empty code and reason", "[report]") {
   FrameRecord f;
   f.at = {1, 0};
   f.opcode = 8;
-  CHECK(wsdiag::report::frame_line(f) == "1\t0\t0.000000\tc2s\t0\t0\t8\t0\t0\t\t\t\t");
+  CHECK(wsdiag::report::frame_line(f, f.text_preview) == "1\t0\t0.000000\tc2s\t0\t0\t8\t0\t0\t\t\t\t");
 }
 
 TEST_CASE("frames: times before the epoch floor correctly", "[report]") {
   FrameRecord f;
   f.at = {1, -1'500'000};  // -0.0015 s
   f.opcode = 2;
-  CHECK(wsdiag::report::frame_line(f).substr(0, 14) == "1\t0\t-1.998500\t");
+  CHECK(wsdiag::report::frame_line(f, f.text_preview).substr(0, 14) == "1\t0\t-1.998500\t");
 }
 
 TEST_CASE("escape_tsv matches the truth files' escaping", "[report]") {
@@ -90,6 +90,6 @@ TEST_CASE("frames: message length and text preview on a message's last frame", "
   f.payload_len = 38;
   f.message_len = 1000;
   f.text_preview = "line1\r\nline2\t";
-  CHECK(wsdiag::report::frame_line(f) ==
+  CHECK(wsdiag::report::frame_line(f, f.text_preview) ==
         "5\t2\t1700000000.000000\ts2c\t1\t4\t1\t0\t38\t\t\t1000\tline1\\r\\nline2\\t");
 }

@@ -25,6 +25,13 @@ constexpr int kRaw = 101;
 DecodeStatus run(Decoder& d, const Buf& b, TcpSegment& out, int linktype = kEn10mb) {
   return d.decode(linktype, wsdiag::Bytes(b.data(), b.size()), b.size(), 0, out);
 }
+// A temporary packet: the segment's payload is a view into it, valid until the next decode (as
+// libpcap's buffer is), so it is kept alive that long.
+DecodeStatus run(Decoder& d, Buf&& b, TcpSegment& out, int linktype = kEn10mb) {
+  static Buf packet;
+  packet = std::move(b);
+  return run(d, static_cast<const Buf&>(packet), out, linktype);
+}
 
 /// The inner segment: 10.1.0.1:40000 -> 10.1.0.2:80 with 10 payload bytes.
 pb::Ip4 inner_ip() {

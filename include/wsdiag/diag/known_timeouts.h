@@ -3,7 +3,9 @@
 // cause (causes.cpp) and the verdict texts. A new product is one row.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <string_view>
 
 namespace wsdiag::diag {
@@ -50,10 +52,9 @@ inline constexpr std::array<KnownTimeout, 11> kKnownTimeouts{{
 inline const KnownTimeout* match_known_timeout(double seconds, TimeoutKind kind) noexcept {
   const KnownTimeout* best = nullptr;
   for (const KnownTimeout& k : kKnownTimeouts) {
-    if (k.kind != kind) continue;
-    const double tol = k.seconds * 0.02 > 1.0 ? k.seconds * 0.02 : 1.0;
-    const double d = seconds > k.seconds ? seconds - k.seconds : k.seconds - seconds;
-    if (d <= tol && (best == nullptr || d < (seconds > best->seconds ? seconds - best->seconds : best->seconds - seconds))) {
+    const double off = std::abs(seconds - k.seconds);
+    if (k.kind == kind && off <= std::max(1.0, k.seconds * 0.02) &&
+        (best == nullptr || off < std::abs(seconds - best->seconds))) {
       best = &k;
     }
   }

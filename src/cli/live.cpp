@@ -22,6 +22,7 @@
 #include "wsdiag/cli/pipeline.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/decode/decoder.h"
+#include "wsdiag/diag/pattern_window.h"
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/report/live_stats.h"
@@ -64,8 +65,8 @@ std::int64_t wall_ns() {
 // Receives each connection as the flow layer finalises it, diagnoses and writes it at once.
 class LiveReporter : public session::Analyzer::Output {
  public:
-  LiveReporter(const Options& opt, report::Format fmt, std::FILE* out, bool color)
-      : opt_(opt), fmt_(fmt), out_(out), redactor_(opt.redact) {
+  LiveReporter(const Options& opt, const Limits& limits, report::Format fmt, std::FILE* out, bool color)
+      : opt_(opt), fmt_(fmt), out_(out), redactor_(opt.redact), patterns_(limits) {
     text_.color = color;
     text_.detail = opt.conn != 0;
     text_.width = report::text_width(fileno(out));
@@ -95,6 +96,10 @@ class LiveReporter : public session::Analyzer::Output {
     ++reported_;
     if (opt_.frames || write_failed_) return;
     redactor_.apply(c);
+    // After redaction: the patterns name servers the way the connection blocks do (--anonymize).
+    if (diagnosed) {
+      if (auto ending = diag::ending_fact(c.summary, c.verdict)) patterns_.add(std::move(*ending), wall_ns());
+    }
     if (before_write) before_write();
     if (fmt_ == report::Format::jsonl) {
       const std::string line = report::json_line(c);
@@ -105,6 +110,23 @@ class LiveReporter : public session::Analyzer::Output {
       std::fwrite(block.data(), 1, block.size(), out_);
       if (block.empty() || block.back() != '\n') std::fputc('\n', out_);
       std::fputc('\n', out_);
+    }
+    flush();
+  }
+
+  /// Reports the run-level groups (patterns) that have settled by `now_ns` (capture time), or all
+  /// pending ones when the capture ends (`flush`).
+  void report_patterns(std::int64_t now_ns, bool flush_all = false) {
+    if (opt_.frames || write_failed_) return;
+    const auto found = patterns_.due(now_ns, flush_all);
+    if (found.empty()) return;
+    if (before_write) before_write();
+    for (const auto& p : found) {
+      const std::string block =
+          fmt_ == report::Format::jsonl ? report::pattern_json_line(p) : report::format_pattern_text(p, text_);
+      std::fwrite(block.data(), 1, block.size(), out_);
+      if (block.empty() || block.back() != '\n') std::fputc('\n', out_);
+      if (fmt_ != report::Format::jsonl) std::fputc('\n', out_);
     }
     flush();
   }
@@ -141,6 +163,7 @@ class LiveReporter : public session::Analyzer::Output {
   bool write_failed_ = false;
   int write_errno_ = 0;
   report::Redactor redactor_;
+  diag::PatternWindow patterns_;  // live: the run-level causes over the last minutes of endings
 };
 
 struct RunCounters {
@@ -258,7 +281,7 @@ int run_live(const Options& opt) {
 
   Limits limits = opt.limits();
   limits.idle_timeout_ns = static_cast<std::int64_t>(live.idle_timeout_s * 1e9);
-  LiveReporter reporter(opt, fmt_kind, out, color);
+  LiveReporter reporter(opt, limits, fmt_kind, out, color);
   bool status_shown = false;
   reporter.before_write = [&] {
     if (status_shown) {
@@ -358,6 +381,7 @@ int run_live(const Options& opt) {
     if (now >= next_tick) {
       next_tick = now + kTickNs;
       pipe.tick(now);
+      reporter.report_patterns(now);
       if (!cap->flush_dump() && !dump_failed) {
         dump_failed = true;
         error_line(live.write_file, "write error");
@@ -378,6 +402,7 @@ int run_live(const Options& opt) {
 
   // Capture end: every connection still open is reported as open.
   pipe.finish();
+  reporter.report_patterns(wall_ns(), true);
   if (frames) reporter.flush();
   reporter.before_write();
   if (!cap->flush_dump() && !dump_failed) {

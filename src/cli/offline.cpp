@@ -52,9 +52,10 @@ class Collector : public session::Analyzer::Output {
     report::ConnReport c;
     c.summary = std::move(s);
     report::diagnose_into(c);
-    const auto ending = diag::ending_fact(c.summary, c.verdict);
     const bool fail = diagnosed && fail_on_ != nullptr && fail_on_->matches(c);
     redactor_.apply(c);
+    // After redaction: the patterns name servers the way the rest of the report does (--anonymize).
+    const auto ending = diag::ending_fact(c.summary, c.verdict);
     const bool spill = fmt_ == report::Format::json && !opt_.frames;
     const std::string text = spill ? report::JsonDocument::render(c) : std::string();
     const std::lock_guard<std::mutex> lock(mutex_);

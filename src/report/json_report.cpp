@@ -240,19 +240,21 @@ Json cause_json(const diag::CauseMatch& m) {
   return j;
 }
 
+static Json pattern_json(const diag::Pattern& p) {
+  Json j = Json::object();
+  j["id"] = p.id;
+  j["confidence"] = diag::to_string(p.confidence);
+  j["summary"] = p.summary;
+  j["members"] = p.members;
+  j["first"] = iso8601_utc(p.first_ns);
+  j["last"] = iso8601_utc(p.last_ns);
+  j["fix"] = p.fix;
+  return j;
+}
+
 Json patterns_json(const Report& r) {
   Json out = Json::array();
-  for (const auto& p : r.patterns) {
-    Json j = Json::object();
-    j["id"] = p.id;
-    j["confidence"] = diag::to_string(p.confidence);
-    j["summary"] = p.summary;
-    j["members"] = p.members;
-    j["first"] = iso8601_utc(p.first_ns);
-    j["last"] = iso8601_utc(p.last_ns);
-    j["fix"] = p.fix;
-    out.push_back(std::move(j));
-  }
+  for (const auto& p : r.patterns) out.push_back(pattern_json(p));
   return out;
 }
 
@@ -549,6 +551,13 @@ void write_json(std::FILE* out, const Report& r) {
 }
 
 std::string json_line(const ConnReport& c) { return dump(to_json(c), -1); }
+
+std::string pattern_json_line(const diag::Pattern& p) {
+  Json j = Json::object();
+  j["type"] = "pattern";
+  j["pattern"] = pattern_json(p);
+  return dump(j, -1);
+}
 
 void write_json_line(std::FILE* out, const ConnReport& c) {
   const std::string s = json_line(c);

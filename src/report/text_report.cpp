@@ -244,7 +244,23 @@ std::string capture_line(const CaptureMeta& m) {
   return s;
 }
 
+// One run-level group: id, confidence, what it is, when, its members and the fix.
+void pattern_block(TextBuilder& b, const diag::Pattern& p, std::string_view indent) {
+  std::string ids;
+  for (std::size_t i = 0; i < p.members.size(); ++i) ids += fmt::format("{}#{}", i ? " " : "", p.members[i]);
+  b.wrapped(indent, escape_terminal(fmt::format("{} ({}): {}, {} to {}. Connections: {}. Fix: {}", p.id,
+                                                diag::to_string(p.confidence), p.summary, iso8601_utc(p.first_ns),
+                                                iso8601_utc(p.last_ns), ids, p.fix)),
+            indent.size() + 2);
+}
+
 }  // namespace
+
+std::string format_pattern_text(const diag::Pattern& p, const TextOptions& o) {
+  TextBuilder b(o);
+  pattern_block(b, p, "pattern ");
+  return std::move(b.out());
+}
 
 std::string format_connection_text(const ConnReport& c, const TextOptions& o) {
   TextBuilder b(o);
@@ -302,14 +318,7 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
   if (!r.patterns.empty()) {
     b.line("");
     b.line(b.paint("patterns (causes that show across connections)", kBold));
-    for (const auto& p : r.patterns) {
-      std::string ids;
-      for (std::size_t i = 0; i < p.members.size(); ++i) ids += fmt::format("{}#{}", i ? " " : "", p.members[i]);
-      b.wrapped("  ", escape_terminal(fmt::format("{} ({}): {}, {} to {}. Connections: {}. Fix: {}", p.id,
-                                                  diag::to_string(p.confidence), p.summary, iso8601_utc(p.first_ns),
-                                                  iso8601_utc(p.last_ns), ids, p.fix)),
-                4);
-    }
+    for (const auto& p : r.patterns) pattern_block(b, p, "  ");
   }
 
   for (const auto& c : r.connections) {

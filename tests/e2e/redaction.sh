@@ -51,6 +51,17 @@ grep -qF "access_token=<redacted>" "$WORK/json.out" && ok "query parameter name 
 grep -qF "127.0.0.1" "$WORK/anonymize.out" && bad "--anonymize leaves 127.0.0.1" || ok "--anonymize hides addresses"
 grep -qE '"client": "addr-1:[0-9]+"' "$WORK/anonymize.out" && ok "--anonymize keeps ports" || bad "--anonymize: no addr-1:PORT client"
 
+# The run-level patterns name servers too: --anonymize must reach them (a crash of 22 connections).
+KILL="$SRC/samples/server-kill-restart.pcap"
+if [ -f "$KILL" ]; then
+  for f in text json markdown; do
+    "$BIN" --no-progress --anonymize --format "$f" "$KILL" >"$WORK/kill-$f.out" 2>&1
+    grep -q "correlated-teardown" "$WORK/kill-$f.out" || bad "patterns ($f): no correlated-teardown group"
+    grep -qF "10.77." "$WORK/kill-$f.out" && bad "--anonymize leaves an address in the $f patterns" ||
+      ok "--anonymize hides addresses in the $f patterns"
+  done
+fi
+
 # The capture does carry the secrets: --no-redact shows them, --payload shows the message.
 "$BIN" --no-progress --no-redact --format json "$CAP" >"$WORK/raw.out" 2>&1
 for s in SECRETQUERYTOKEN123 SECRETJWTSIGNATURE "$DIR"; do

@@ -35,6 +35,12 @@ struct Limits {
   /// Largest plaintext TLS handshake message kept for parsing (ClientHello, ServerHello,
   /// EncryptedExtensions); longer ones are skipped unparsed.
   std::size_t tls_handshake_bytes = 64 * 1024;
+  /// Live mode: the run-level causes (patterns) are found over the endings of the last
+  /// `pattern_window_ns` of capture time, at most `pattern_window_endings` of them (oldest dropped
+  /// first), and a group is reported once no new ending joined it for `pattern_settle_ns`.
+  std::int64_t pattern_window_ns = 600'000'000'000;
+  std::size_t pattern_window_endings = 65'536;
+  std::int64_t pattern_settle_ns = 2'000'000'000;
 };
 
 }  // namespace wsdiag

@@ -148,6 +148,8 @@ class JsonDocument {
 };
 /// One connection object, compact, with no newline (for --format jsonl).
 std::string json_line(const ConnReport& c);
+/// One run-level group as a compact JSON object with "type": "pattern" (live --format jsonl).
+std::string pattern_json_line(const diag::Pattern& p);
 /// json_line(c) and a newline, flushed (jsonl consumers read as connections end).
 void write_json_line(std::FILE* out, const ConnReport& c);
 
@@ -162,6 +164,8 @@ struct TextOptions {
 void write_text(std::FILE* out, const Report& r, const TextOptions& o);
 /// The block for one connection (what write_text prints per connection; live mode uses it alone).
 std::string format_connection_text(const ConnReport& c, const TextOptions& o);
+/// One run-level group (live mode prints each as it is found): "pattern <id> (<confidence>): ...".
+std::string format_pattern_text(const diag::Pattern& p, const TextOptions& o);
 
 // ---- markdown ----
 

@@ -7,7 +7,9 @@
 //                         when the silence matches a known default (known_timeouts.h)
 //   app-close-code        a Close with an application code (3000-4999): certain when the negotiated
 //                         subprotocol defines it (subprotocol_codes.cpp)
-// A clean close (1000/1001 without a finding) has no cause.
+// A clean close (1000/1001 without a finding) has no cause. Encrypted connections that were not
+// decrypted (tls_opaque) go through the same rows: a teardown is then any FIN/RST (no Close can be
+// seen), and the silence before it means no TLS record at all crossed, so no Close just before.
 #include "wsdiag/diag/causes.h"
 
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 #include <array>
 
 #include "wsdiag/diag/known_timeouts.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 
 namespace wsdiag::diag {
@@ -24,20 +27,39 @@ constexpr double kMinIdleSeconds = 1.5;  // below this a teardown is not "after 
 
 const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
 
-Side teardown_side(const TcpEndSummary& t) { return t.initiator != Side::none ? t.initiator : t.by; }
+/// How the ending began: TCP's first FIN/RST, or a TLS closing alert that came before it
+/// (tls_ending: a proxy timing out a wss:// connection says close_notify first).
+struct Teardown {
+  Side by = Side::none;
+  bool rst = false;
+  std::string tls_alert;          ///< the TLS alert that began it ("" when TCP did)
+  std::optional<double> idle_ms;  ///< silence before it
+};
 
-bool teardown_rst(const TcpEndSummary& t) {
-  return t.initiator != Side::none ? t.initiated_by_rst : t.how == TcpEndHow::rst;
+Teardown teardown_of(const ConnectionSummary& s) {
+  const TcpEndSummary& t = s.tcp_end;
+  Teardown d{t.initiator != Side::none ? t.initiator : t.by,
+             t.initiator != Side::none ? t.initiated_by_rst : t.how == TcpEndHow::rst, {}, t.idle_before_ms};
+  if (auto te = tls_ending(s)) {
+    d.by = te->by;
+    d.rst = false;
+    d.tls_alert = std::move(te->what);
+    d.idle_ms = te->idle_ms;
+  }
+  return d;
 }
 
-/// No valid Close, TCP ended: the connection was torn down (verdict 1006).
+/// No valid Close, TCP ended: the connection was torn down (verdict 1006), or TCP ended on a TLS
+/// connection whose plaintext is not seen (tls_opaque).
 bool torn_down(const ConnectionSummary& s, const Verdict& v) {
-  return v.code == std::optional<std::uint16_t>(1006) && s.tcp_end.how != TcpEndHow::open;
+  if (s.tcp_end.how == TcpEndHow::open) return false;
+  return v.code == std::optional<std::uint16_t>(1006) || tls_opaque(s);
 }
 
 std::optional<double> idle_seconds(const ConnectionSummary& s) {
-  if (!s.tcp_end.idle_before_ms) return std::nullopt;
-  return *s.tcp_end.idle_before_ms / 1000.0;
+  const auto ms = teardown_of(s).idle_ms;
+  if (!ms) return std::nullopt;
+  return *ms / 1000.0;
 }
 
 /// Mean interval between one side's Pings in seconds (two or more Pings), else nullopt.
@@ -47,9 +69,13 @@ std::optional<double> ping_interval(const DirCounters& d) {
 }
 
 std::string teardown_words(const ConnectionSummary& s, double idle) {
-  const TcpEndSummary& t = s.tcp_end;
-  return fmt::format("torn down by the {} ({}) after {} of silence, with no Close frame", side_name(teardown_side(t)),
-                     teardown_rst(t) ? "RST" : "FIN", format_duration_ms(idle * 1000.0));
+  const Teardown t = teardown_of(s);
+  return fmt::format("torn down by the {} ({}) after {} of silence, {}", side_name(t.by),
+                     !t.tls_alert.empty() ? t.tls_alert + " first" : t.rst ? "RST" : "FIN",
+                     format_duration_ms(idle * 1000.0),
+                     s.websocket ? "with no Close frame"
+                                 : "with no TLS record either way in that time (not decrypted: a WebSocket Close "
+                                   "just before would have been a record)");
 }
 
 // ---- rows -------------------------------------------------------------------------------------
@@ -153,7 +179,7 @@ const char* to_string(Confidence c) noexcept {
 std::span<const CauseRow> cause_table() noexcept { return kCauses; }
 
 std::optional<CauseMatch> likely_cause(const ConnectionSummary& s, const Verdict& v) {
-  if (!s.websocket) return std::nullopt;
+  if (!s.websocket && !tls_opaque(s)) return std::nullopt;
   for (const CauseRow& row : kCauses) {
     if (auto m = row.match(s, v)) return m;
   }

@@ -8,7 +8,9 @@
 //                        a deploy or restart that said goodbye properly
 //   idle-timeout         >= 3 connections torn down without Close by the same side after the same
 //                        silence (within max(0.1 s, 2%)): an idle timeout of that length on the path
-// A connection belongs to the first group that claims it (the rows' order).
+// A connection belongs to the first group that claims it (the rows' order). Encrypted connections
+// that were not decrypted (tls_opaque) take part when TCP ended after at least 1 s in which no TLS
+// record crossed: no Close can have come just before, so that ending is a teardown.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/known_timeouts.h"
+#include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 
 namespace wsdiag::diag {
@@ -159,7 +162,11 @@ constexpr std::array<PatternRow, 3> kPatterns{{
 }  // namespace
 
 std::optional<EndingFact> ending_fact(const ConnectionSummary& s, const Verdict& v) {
-  if (!s.websocket || v.name == "open" || v.name == "handshake failed") return std::nullopt;
+  if (!s.websocket && (!tls_opaque(s) || s.tcp_end.how == TcpEndHow::open)) {
+    return std::nullopt;
+  } else if (v.name == "open" || v.name == "handshake failed") {
+    return std::nullopt;
+  }
   EndingFact e;
   e.id = s.id;
   e.server = s.server;
@@ -170,12 +177,18 @@ std::optional<EndingFact> ending_fact(const ConnectionSummary& s, const Verdict&
     const bool first_valid = s.close.valid;
     e.by = first_valid ? s.close.initiator : s.close.valid_by;
     e.end_ns = first_valid ? s.close.at.ts_ns : s.close.valid_at.ts_ns;
+  } else if (const auto te = tls_ending(s)) {  // a TLS close_notify/alert came before FIN/RST
+    e.by = te->by;
+    e.end_ns = te->at.ts_ns;
+    e.idle_ms = te->idle_ms;
   } else {
     const TcpEndSummary& t = s.tcp_end;
     e.by = t.initiator != Side::none ? t.initiator : t.by;
     e.end_ns = (t.initiator != Side::none ? t.initiated_at : t.at).ts_ns;
     e.idle_ms = t.idle_before_ms;
   }
+  // Not decrypted: an ending counts only after a silence in which no record (so no Close) crossed.
+  if (!s.websocket && (!e.idle_ms || *e.idle_ms < 1000.0)) return std::nullopt;
   return e;
 }
 

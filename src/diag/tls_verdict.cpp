@@ -212,6 +212,68 @@ bool tls_candidate(const ConnectionSummary& s) noexcept {
          fatal_alert(*s.tls) != nullptr;
 }
 
+namespace {
+
+// The packet of the alert record that was this direction's last record, if it was one: a
+// plaintext or decrypted alert, a TLS 1.2 encrypted alert record, or (TLS 1.3, not decrypted) a
+// last record of an encrypted alert's size.
+PacketRef closing_alert(const tls::TlsFacts& t, const tls::TlsDirFacts& d, std::string& what) {
+  if (d.records == 0 || d.last_record.index == 0) return {};
+  if (d.alert.seen && d.alert.at.index == d.last_record.index) {
+    what = d.alert.encrypted ? std::string("an encrypted TLS alert record")
+                             : fmt::format("TLS {}", tls::alert_name(d.alert.description));
+    return d.alert.at;
+  }
+  if (t.version == 0x0304 && d.last_type == tls::content::application_data && d.last_len == 19 &&
+      d.handshake_done) {
+    what = "a TLS record of an encrypted alert's size";
+    return d.last_record;
+  }
+  return {};
+}
+
+// The last record of d sent before packet `before` (its last, or the one before that).
+PacketRef record_before(const tls::TlsDirFacts& d, std::uint64_t before) {
+  if (d.last_record.index != 0 && d.last_record.index < before) return d.last_record;
+  if (d.prev_record.index != 0 && d.prev_record.index < before) return d.prev_record;
+  return {};
+}
+
+}  // namespace
+
+std::optional<TlsEnding> tls_ending(const ConnectionSummary& s) {
+  if (!s.tls) return std::nullopt;
+  const tls::TlsFacts& t = *s.tls;
+  const TcpEndSummary& e = s.tcp_end;
+  TlsEnding out;
+  for (const Dir d : {Dir::c2s, Dir::s2c}) {
+    std::string what;
+    const PacketRef at = closing_alert(t, t.dir(d), what);
+    if (at.index == 0) continue;
+    // Only an alert before TCP's ending began starts the ending (a FIN in the same packet: TCP's own).
+    if (e.how != TcpEndHow::open && e.initiated_at.index != 0 && at.index >= e.initiated_at.index) continue;
+    if (out.at.index == 0 || at.index < out.at.index) {
+      out.by = side_of(d);
+      out.at = at;
+      out.what = std::move(what);
+    }
+  }
+  if (out.at.index == 0) return std::nullopt;
+  const tls::TlsDirFacts& mine = t.dir(out.by == Side::client ? Dir::c2s : Dir::s2c);
+  const tls::TlsDirFacts& peer = t.dir(out.by == Side::client ? Dir::s2c : Dir::c2s);
+  const PacketRef a = mine.prev_record;  // the alert is its sender's last record
+  const PacketRef b = record_before(peer, out.at.index);
+  const PacketRef from = a.index > b.index ? a : b;
+  // Unknown when the peer's records before the alert are not both remembered (it sent two or
+  // more after it).
+  const bool peer_known = peer.last_record.index < out.at.index || peer.prev_record.index < out.at.index ||
+                          peer.records < 2;
+  if (from.index != 0 && peer_known) out.idle_ms = static_cast<double>(out.at.ts_ns - from.ts_ns) / 1e6;
+  return out;
+}
+
+bool tls_opaque(const ConnectionSummary& s) noexcept { return tls_candidate(s) && !handshake_failed(*s.tls); }
+
 void add_tls_findings(ConnectionSummary& s) {
   if (!s.tls) return;
   const tls::TlsFacts& t = *s.tls;

@@ -84,6 +84,7 @@ class TlsFront::State {
   std::array<std::uint8_t, 32> server_random{};
   bool decrypted_any = false;
   bool unsupported = false;
+  bool encrypt_then_mac = false;  // TLS 1.2 CBC: the ServerHello echoed RFC 7366's extension
   int late_lookups = 64;
   DirState dirs[2];
 };

@@ -1,5 +1,5 @@
 // wsdiag — TLS handshake message parsing (RFC 8446 §4.1.2-4.1.4, §4.2, §4.3.1; RFC 5246 §7.4.1;
-// RFC 6066 §3 server_name; RFC 7301 ALPN). See hello.h.
+// RFC 6066 §3 server_name; RFC 7301 ALPN; RFC 7366 encrypt_then_mac). See hello.h.
 #include "wsdiag/tls/hello.h"
 
 #include <algorithm>
@@ -12,6 +12,7 @@ namespace {
 namespace ext {
 constexpr std::uint16_t server_name = 0;
 constexpr std::uint16_t alpn = 16;
+constexpr std::uint16_t encrypt_then_mac = 22;
 constexpr std::uint16_t pre_shared_key = 41;
 constexpr std::uint16_t early_data = 42;
 constexpr std::uint16_t supported_versions = 43;
@@ -148,6 +149,8 @@ bool parse_server_hello(Bytes body, ServerHelloInfo& out) {
       ok = parse_alpn(data, out.alpn) && ok;
     } else if (type == ext::pre_shared_key) {
       out.psk = true;
+    } else if (type == ext::encrypt_then_mac) {
+      out.encrypt_then_mac = true;
     }
   });
   return ext_ok && ok;

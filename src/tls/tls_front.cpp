@@ -147,6 +147,7 @@ void TlsFront::State::on_server_hello(Bytes body) {
   facts.psk_accepted = sh.psk;
   if (!sh.alpn.empty()) facts.alpn = sh.alpn;
   server_random = sh.random;
+  encrypt_then_mac = sh.encrypt_then_mac;
   suite = suite_info(sh.cipher);
   if (!looked_up || !secrets) lookup_secrets();
   if (!tls13()) return;  // TLS 1.2: keys at ChangeCipherSpec
@@ -186,7 +187,8 @@ void TlsFront::State::install13_all() {
 void TlsFront::State::install_tls12(DirState& ds) {
   late_lookup();
   if (!secrets || !secrets->master.present() || !facts.server_hello) return;
-  if (suite == nullptr || suite->tls13) {
+  // CBC before TLS 1.1 chains its IV across records (no explicit IV): not decrypted.
+  if (suite == nullptr || suite->tls13 || (suite->cbc() && facts.version < 0x0302)) {
     unsupported = true;
     return;
   }
@@ -198,7 +200,7 @@ void TlsFront::State::install_tls12(DirState& ds) {
   }
   if (!ds.dec) ds.dec = std::make_unique<RecordDecryptor>();
   if (!ds.out) ds.out = std::make_unique<std::uint8_t[]>(kMaxRecordBody);
-  ds.dec->set_keys(*suite, false, ds.dir == Dir::c2s ? ck : sk);
+  ds.dec->set_keys(*suite, false, ds.dir == Dir::c2s ? ck : sk, encrypt_then_mac);
   ds.epoch = Epoch::app;
 }
 
@@ -273,6 +275,7 @@ void TlsFront::State::DirState::note_alert(std::uint8_t level, std::uint8_t desc
 void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, PacketRef at) {
   auto& df = f();
   ++df.records;
+  df.prev_record = df.last_record;
   df.last_record = at;
   df.last_type = h.type;
   df.last_len = h.length;

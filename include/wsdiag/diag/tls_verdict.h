@@ -4,6 +4,7 @@
 // to get a key log from each common stack (as data rows).
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,24 @@ namespace wsdiag::diag {
 /// A TLS connection whose WebSocket traffic (if any) could not be seen: not decrypted, decryption
 /// failed, or HTTP/2 selected. Listed in reports like WebSocket connections.
 bool tls_candidate(const ConnectionSummary& s) noexcept;
+
+/// A TLS candidate whose handshake completed (or was not captured) but whose plaintext is not
+/// seen: what TCP proves about its ending (who, FIN/RST, the silence before it) is all there is,
+/// so the cause and pattern tables judge it from those facts like a plaintext teardown.
+bool tls_opaque(const ConnectionSummary& s) noexcept;
+
+/// A TLS connection's ending that began with a closing alert (close_notify, or any alert record
+/// that was its sender's last) before TCP's first FIN/RST: a proxy that times a wss:// connection
+/// out says close_notify first, and the peer answers with close_notify and FIN. Who sent the first
+/// such alert, at which packet, and the silence before it (from the last record either way before
+/// it; nullopt when that is not known). Judged from TLS facts only (decrypted or not).
+struct TlsEnding {
+  Side by = Side::none;
+  PacketRef at;
+  std::optional<double> idle_ms;
+  std::string what;  ///< "TLS close_notify", "an encrypted TLS alert record", ...
+};
+std::optional<TlsEnding> tls_ending(const ConnectionSummary& s);
 
 /// Adds the findings the TLS facts prove (decryption failed, fatal alert, malformed or too long
 /// records, h2) to s.findings. Called once, by the session layer, when the summary is made.

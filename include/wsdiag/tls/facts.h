@@ -42,6 +42,7 @@ struct TlsDirFacts {
   PacketRef first_app;               ///< first application_data record
   PacketRef last_app;                ///< last application_data record
   PacketRef last_record;             ///< last record of any type
+  PacketRef prev_record;             ///< the record before it (the silence before a closing alert)
   std::uint8_t last_type = 0;        ///< its content type (outer type when encrypted)
   std::uint16_t last_len = 0;        ///< its body length
   AlertFact alert;                   ///< the first alert sent (plaintext, decrypted, or an encrypted alert record)

@@ -38,6 +38,7 @@ struct ServerHelloInfo {
   std::uint16_t cipher = 0;
   bool hello_retry = false;   ///< RFC 8446 §4.1.3: the special HelloRetryRequest random
   bool psk = false;           ///< pre_shared_key selected
+  bool encrypt_then_mac = false;  ///< RFC 7366 extension echoed: CBC records are encrypt-then-MAC
   std::string alpn;           ///< TLS 1.2: selected protocol
 };
 bool parse_server_hello(Bytes body, ServerHelloInfo& out);

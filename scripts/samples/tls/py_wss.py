@@ -2,8 +2,10 @@
 """wss:// peers for scripts/make-samples (issue #12): Debian's python3-websockets over Python's ssl
 module, with the TLS secrets written by ssl.SSLContext.keylog_filename (NSS key log format).
 
-  py_wss.py server --port P --cert C --key K [--tls 1.2|1.3] [--ciphers C] [--mode echo|hold]
-  py_wss.py client --port P [--mode basic|hold|bulk] [--keylog FILE] [--sni NAME] [--plain]
+  py_wss.py server --port P --cert C --key K [--tls 1.2|1.3] [--ciphers C] [--no-etm] [--mode echo|hold]
+  py_wss.py client --port P [--mode basic|hold|bulk] [--keylog FILE] [--sni NAME] [--plain] [--ciphers C]
+(--ciphers: an OpenSSL cipher list for TLS 1.2, on either side; --no-etm: the server refuses RFC 7366
+encrypt-then-MAC, so CBC suites use MAC-then-encrypt records.)
   py_wss.py raw-unmasked --port P [--keylog FILE]   # a client that breaks RFC 6455 §5.1 inside TLS
 
 Every mode is bounded by --lifetime.
@@ -18,6 +20,9 @@ import sys
 
 import websockets
 
+# OpenSSL's SSL_OP_NO_ENCRYPT_THEN_MAC (1 << 19); Python's ssl module has no name for it.
+SSL_OP_NO_ENCRYPT_THEN_MAC = 1 << 19
+
 
 def log(*a):
     print("py_wss:", *a, file=sys.stderr, flush=True)
@@ -30,6 +35,8 @@ def server_context(a):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if a.ciphers:
         ctx.set_ciphers(a.ciphers)
+    if a.no_etm:
+        ctx.options |= SSL_OP_NO_ENCRYPT_THEN_MAC
     if a.keylog:
         ctx.keylog_filename = a.keylog
     return ctx
@@ -42,6 +49,8 @@ def client_context(a):
     else:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE  # self-signed test certificate
+    if a.ciphers:  # Python's default client list leaves out the SHA-1 CBC suites
+        ctx.set_ciphers(a.ciphers)
     if a.keylog:
         ctx.keylog_filename = a.keylog
     return ctx
@@ -49,6 +58,7 @@ def client_context(a):
 
 async def serve(a):
     done = asyncio.Event()
+    ended = 0
 
     async def handler(ws):
         log(f"connection {ws.remote_address} {ws.path}")
@@ -58,7 +68,10 @@ async def serve(a):
         except websockets.ConnectionClosed as exc:
             log(f"closed: {exc}")
         finally:
-            asyncio.get_running_loop().call_later(0.5, done.set)
+            nonlocal ended
+            ended += 1
+            if ended >= a.conns:  # the server stops 0.5 s after its --conns-th connection ended
+                asyncio.get_running_loop().call_later(0.5, done.set)
 
     ctx = None if a.plain else server_context(a)
     async with websockets.serve(handler, "127.0.0.1", a.port, ssl=ctx, compression=None, max_size=None):
@@ -142,11 +155,13 @@ def main():
     ap.add_argument("--plain", action="store_true", help="ws:// instead of wss:// (benchmark baseline)")
     ap.add_argument("--tls", choices=["1.2", "1.3"], default="1.3")
     ap.add_argument("--ciphers", default=None)
+    ap.add_argument("--no-etm", action="store_true", help="server: no encrypt-then-MAC (RFC 7366) for CBC suites")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--keylog", default=None)
     ap.add_argument("--sni", default="ws.test")
     ap.add_argument("--pidfile", default=None)
+    ap.add_argument("--conns", type=int, default=1, help="server: stop after this many connections ended")
     ap.add_argument("--lifetime", type=float, default=30)
     a = ap.parse_args()
     if a.role == "server":

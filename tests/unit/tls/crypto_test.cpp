@@ -123,5 +123,5 @@ TEST_CASE("TLS 1.2 key block: the PRF splits into distinct client/server keys an
     REQUIRE(tls12_key_block(s, master, sr, cr, c2, s2));  // randoms swapped: other keys
     CHECK(c2.key != c.key);
   }
-  CHECK(suite_info(0x002F) == nullptr);  // CBC suites are not decrypted
+  CHECK(suite_info(0x0005) == nullptr);  // RC4 is not decrypted
 }

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "wsdiag/common/byte_reader.h"
+#include "wsdiag/diag/heartbeats.h"
 #include "wsdiag/diag/rules.h"
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/diag/verdict.h"
@@ -714,9 +715,9 @@ Verdict make_abnormal(const ConnectionSummary& s) {
                            ping->message.empty()
                                ? std::string()
                                : fmt::format(" ({})", printable(ping->message)));
-  } else if (long_idle && s.c2s.pings == 0 && s.s2c.pings == 0) {
-    v.cause += " No Ping frames were seen, so nothing kept the connection active during that "
-               "gap.";
+  } else if (long_idle && !any_heartbeat(s)) {
+    v.cause += " No Ping frames or application heartbeats were seen, so nothing kept the connection "
+               "active during that gap.";
   }
 
   if (!bad_101 && !long_idle && !timeout) {

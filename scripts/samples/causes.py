@@ -219,6 +219,8 @@ CAUSES = {
     "socketio-ping-timeout.pcap": "heartbeat-unanswered",
     "graphql-ws-closes.pcap": graphql,
     "idle-then-close-1000.pcap": "-",
+    "max-lifetime.pcap": "max-lifetime",
+    "busy-varied-ages.pcap": "-",
     # Older samples (scripts/make-samples' own scenarios, loopback) that are causes or neighbours too.
     "close-1000-by-server.pcap": "-",
     "close-1000-by-client.pcap": "-",

@@ -402,6 +402,31 @@ s_graphql_ws_closes() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# 7. Maximum connection lifetime. No proxy installable here (Debian packages) has a hard lifetime
+#    for WebSocket tunnels: nginx proxy_read_timeout and HAProxy timeout tunnel are idle timeouts,
+#    Caddy's reverse_proxy stream_timeout needs Caddy 2.7 (Debian has 2.6). So the lifetime is a
+#    real server's timer: a node ws server in s that terminate()s every connection at a fixed age
+#    (setTimeout, TCP FIN without a Close, as a load balancer's max connection duration does).
+#    5 node ws clients in c, opened 0.7 s apart, each sends a message every 250 ms (busy to the
+#    end). max-lifetime: all cut at 4.0 s. busy-varied-ages (the legal neighbour): the same busy
+#    clients cut at 2.0, 3.3, 4.7, 6.1 and 7.6 s. Captured on the server's side of the router.
+# ---------------------------------------------------------------------------------------------
+lifetime_case() {   # lifetime_case NAME AGES-MS
+  local c srv
+  ns_three 1
+  pnode s server 30 "$NODE_DIR/prod_server.js" --mode max-age --port 8765 --max-age "$2" --conns 5 \
+    --lifetime 20; srv=$BG_PID
+  wait_listen_ns s 8765
+  ncap_start "$1.pcap" s to-r "tcp port 8765"
+  pnode c clients 30 "$NODE_DIR/prod_client.js" --mode chat --url ws://10.77.2.2:8765/ --conns 5 \
+    --stagger 700 --every 250 --lifetime 20; c=$BG_PID
+  wait_exit "$c" 20; wait_exit "$srv" 5
+  scenario_end
+}
+s_max_lifetime() { lifetime_case max-lifetime 4000; }
+s_busy_varied_ages() { lifetime_case busy-varied-ages 2000,3300,4700,6100,7600; }
+
+# ---------------------------------------------------------------------------------------------
 # 8. Legal neighbours (no cause must fire): idle 3 s (as long as the HAProxy/nginx timeouts) and
 #    then a normal Close 1000 by the client; router-peer-rst (above): a real RST whose TTL matches
 #    the peer's; nginx-ping-keepalive (above): a heartbeat that keeps a proxied connection alive.
@@ -419,4 +444,5 @@ s_idle_then_close() {
 
 PROD_SCENARIOS=(nginx_idle_timeout nginx_ping_keepalive nginx_ping_too_slow haproxy_tunnel_timeout
   router_reject router_drop router_peer_rst server_kill_restart graceful_restart_1012 stalled_reader
-  stalled_reader_ws   socketio_ping_timeout graphql_ws_closes idle_then_close)
+  stalled_reader_ws   socketio_ping_timeout graphql_ws_closes idle_then_close max_lifetime
+  busy_varied_ages)

@@ -1,10 +1,13 @@
 // wsdiag — per-connection causes (causes.h): an ordered table of pure predicates, first match wins.
 //
-//   heartbeat-unanswered  a Ping went unanswered and the connection then failed
-//   heartbeat-too-slow    Pings were sent, but less often than the silence that preceded a teardown
-//                         without Close: the heartbeat is slower than an idle timeout on the path
+//   heartbeat-unanswered  a Ping, or an application heartbeat that asks for an answer (Engine.IO
+//                         "2", MQTT PINGREQ, graphql-transport-ws ping), went unanswered and the
+//                         connection then failed
+//   heartbeat-too-slow    Pings or application heartbeats were sent, but less often than the silence
+//                         that preceded a teardown without Close: slower than an idle timeout on the path
 //   idle-timeout          a teardown without Close (FIN/RST) after a silence of at least 1.5 s; likely
 //                         when the silence matches a known default (known_timeouts.h)
+//   max-lifetime          cut while busy at the age of a known maximum lifetime (lifetime.cpp)
 //   app-close-code        a Close with an application code (3000-4999): certain when the negotiated
 //                         subprotocol defines it (subprotocol_codes.cpp)
 // A clean close (1000/1001 without a finding) has no cause. Encrypted connections that were not
@@ -16,9 +19,11 @@
 
 #include <array>
 
+#include "wsdiag/diag/heartbeats.h"
 #include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
+#include "lifetime.h"
 
 namespace wsdiag::diag {
 namespace {
@@ -62,12 +67,6 @@ std::optional<double> idle_seconds(const ConnectionSummary& s) {
   return *ms / 1000.0;
 }
 
-/// Mean interval between one side's Pings in seconds (two or more Pings), else nullopt.
-std::optional<double> ping_interval(const DirCounters& d) {
-  if (d.pings < 2 || d.first_ping.index == 0 || d.last_ping.index == 0) return std::nullopt;
-  return static_cast<double>(d.last_ping.ts_ns - d.first_ping.ts_ns) / 1e9 / static_cast<double>(d.pings - 1);
-}
-
 std::string teardown_words(const ConnectionSummary& s, double idle) {
   const Teardown t = teardown_of(s);
   return fmt::format("torn down by the {} ({}) after {} of silence, {}", side_name(t.by),
@@ -96,8 +95,21 @@ constexpr std::string_view kFixAppCode =
     "application's documentation and fix what it names (the request, the credentials, the timing).";
 
 std::optional<CauseMatch> heartbeat_unanswered(const ConnectionSummary& s, const Verdict& v) {
+  if (v.code == std::optional<std::uint16_t>(1000)) return std::nullopt;
   const Finding* f = s.find(RuleId::ping_unanswered);
-  if (f == nullptr || v.code == std::optional<std::uint16_t>(1000)) return std::nullopt;
+  if (f == nullptr) {
+    const auto u = unanswered_app_heartbeat(s);
+    if (!u) return std::nullopt;
+    const Side peer = u->pinger == Side::client ? Side::server : Side::client;
+    return CauseMatch{"heartbeat-unanswered", Confidence::likely,
+                      fmt::format("the {} sent {} at packet {} that the {} never answered{}; {}", side_name(u->pinger),
+                                  heartbeat_name(u->kind), u->at.index, side_name(peer),
+                                  u->answered.index != 0
+                                      ? fmt::format(" (it had answered the one at packet {})", u->answered.index)
+                                      : std::string(),
+                                  ending_after(s, u->at)),
+                      kFixHeartbeatUnanswered};
+  }
   const Side pinger = f->side == Side::client ? Side::server : f->side == Side::server ? Side::client : Side::none;
   return CauseMatch{"heartbeat-unanswered", Confidence::likely,
                     fmt::format("the {} sent a Ping (packet {}) that the {} never answered, and the connection then "
@@ -110,13 +122,14 @@ std::optional<CauseMatch> heartbeat_too_slow(const ConnectionSummary& s, const V
   const auto idle = idle_seconds(s);
   if (!torn_down(s, v) || !idle || *idle < kMinIdleSeconds) return std::nullopt;
   for (const auto* d : {&s.c2s, &s.s2c}) {
-    const auto every = ping_interval(*d);
-    if (!every || *every <= *idle) continue;
+    const auto hb = heartbeat_of(*d);
+    if (!hb || hb->every_s <= *idle) continue;
     const Side pinger = d == &s.c2s ? Side::client : Side::server;
     return CauseMatch{"heartbeat-too-slow", Confidence::likely,
-                      fmt::format("the {} sent a Ping every {}, but the connection was {}: the heartbeat is slower "
+                      fmt::format("the {} sent {} every {}, but the connection was {}: the heartbeat is slower "
                                   "than an idle timeout on the path",
-                                  side_name(pinger), format_duration_ms(*every * 1000.0), teardown_words(s, *idle)),
+                                  side_name(pinger), hb->what, format_duration_ms(hb->every_s * 1000.0),
+                                  teardown_words(s, *idle)),
                       kFixHeartbeatSlow};
   }
   return std::nullopt;
@@ -156,12 +169,13 @@ std::optional<CauseMatch> app_close_code(const ConnectionSummary& s, const Verdi
                     kFixAppCode};
 }
 
-constexpr std::array<CauseRow, 4> kCauses{{
+constexpr std::array<CauseRow, 5> kCauses{{
     {"heartbeat-unanswered", "a Ping went unanswered, then the connection failed", kFixHeartbeatUnanswered,
      heartbeat_unanswered},
     {"heartbeat-too-slow", "the heartbeat is slower than the idle timeout that tore the connection down",
      kFixHeartbeatSlow, heartbeat_too_slow},
     {"idle-timeout", "torn down without a Close after a silence", kFixIdle, idle_timeout},
+    {"max-lifetime", lifetime::kTitle, lifetime::kFix, lifetime::cause},
     {"app-close-code", "the application closed with its own code", kFixAppCode, app_close_code},
 }};
 

@@ -8,6 +8,7 @@
 //                        a deploy or restart that said goodbye properly
 //   idle-timeout         >= 3 connections torn down without Close by the same side after the same
 //                        silence (within max(0.1 s, 2%)): an idle timeout of that length on the path
+//   max-lifetime         >= 3 connections to one server cut at the same age while busy (lifetime.cpp)
 // A connection belongs to the first group that claims it (the rows' order). Encrypted connections
 // that were not decrypted (tls_opaque) take part when TCP ended after at least 1 s in which no TLS
 // record crossed: no Close can have come just before, so that ending is a teardown.
@@ -21,6 +22,7 @@
 #include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
+#include "lifetime.h"
 
 namespace wsdiag::diag {
 namespace {
@@ -153,11 +155,26 @@ void same_silence(std::span<const EndingFact> all, std::vector<Pattern>& out) {
   }
 }
 
-constexpr std::array<PatternRow, 3> kPatterns{{
+constexpr std::array<PatternRow, 4> kPatterns{{
     {"correlated-teardown", kFixCrash, correlated_teardown},
     {"graceful-restart", kFixRestart, graceful_restart},
     {"idle-timeout", kFixIdleGroup, same_silence},
+    {"max-lifetime", lifetime::kFix, lifetime::groups},
 }};
+
+/// Silence before the ending: for a teardown, the flow layer's idle time; for a Close, the time
+/// since the last data message or Ping of either side (application heartbeats are data messages).
+std::optional<double> quiet_before_ms(const ConnectionSummary& s, const EndingFact& e) {
+  if (!e.close_frame) return e.idle_ms;
+  std::int64_t last = 0;
+  for (const DirCounters* d : {&s.c2s, &s.s2c}) {
+    for (const PacketRef* p : {&d->last_message, &d->last_ping}) {
+      if (p->index != 0 && p->ts_ns <= e.end_ns) last = std::max(last, p->ts_ns);
+    }
+  }
+  if (last == 0) return std::nullopt;
+  return static_cast<double>(e.end_ns - last) / 1e6;
+}
 
 }  // namespace
 
@@ -187,6 +204,8 @@ std::optional<EndingFact> ending_fact(const ConnectionSummary& s, const Verdict&
     e.end_ns = (t.initiator != Side::none ? t.initiated_at : t.at).ts_ns;
     e.idle_ms = t.idle_before_ms;
   }
+  e.start_ns = s.first.ts_ns;
+  e.quiet_ms = quiet_before_ms(s, e);
   // Not decrypted: an ending counts only after a silence in which no record (so no Close) crossed.
   if (!s.websocket && (!e.idle_ms || *e.idle_ms < 1000.0)) return std::nullopt;
   return e;

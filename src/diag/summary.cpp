@@ -15,6 +15,22 @@ const char* to_string(TcpEndHow h) noexcept {
   return "open";
 }
 
+const char* to_string(AppHeartbeat h) noexcept {
+  switch (h) {
+    case AppHeartbeat::none: return "none";
+    case AppHeartbeat::engine_io: return "engine.io";
+    case AppHeartbeat::stomp: return "stomp";
+    case AppHeartbeat::mqtt: return "mqtt";
+    case AppHeartbeat::graphql_ws: return "graphql-transport-ws";
+    case AppHeartbeat::graphql_ka: return "subscriptions-transport-ws";
+  }
+  return "none";
+}
+
+bool answered_kind(AppHeartbeat h) noexcept {
+  return h == AppHeartbeat::engine_io || h == AppHeartbeat::mqtt || h == AppHeartbeat::graphql_ws;
+}
+
 const Finding* ConnectionSummary::find(RuleId r) const noexcept {
   for (const Finding& f : findings) {
     if (f.rule == r) return &f;

@@ -80,11 +80,6 @@ bool tls_verdict_applies(const ConnectionSummary& s) {
   return !s.websocket;
 }
 
-bool tls_verdict_explains(RuleId r) {
-  return r == RuleId::tls_decrypt_failed || r == RuleId::tls_h2 || r == RuleId::rst ||
-         r == RuleId::fin_without_close || r == RuleId::open_at_end;
-}
-
 Verdict make_tls_verdict(const ConnectionSummary& s) {
   const tls::TlsFacts& t = *s.tls;
   const TcpEndSummary& e = s.tcp_end;

@@ -73,12 +73,6 @@ bool applies_invalid_close(const ConnectionSummary& s) {
   return s.close.seen && !s.close.valid && (s.close.valid_seen || s.tcp_end.how != TcpEndHow::open);
 }
 
-bool explains_invalid_close(RuleId r) {
-  return r == RuleId::close_code_invalid || r == RuleId::close_payload_1 || r == RuleId::close_reason_utf8 ||
-         r == RuleId::close_echo_mismatch || r == RuleId::close_not_echoed ||
-         r == RuleId::client_closed_tcp_first || r == RuleId::fin_without_close;
-}
-
 Verdict make_invalid_close(const ConnectionSummary& s) {
   const CloseSummary& c = s.close;
   const RuleInfo& broken = rule_info(invalid_close_rule(c));
@@ -133,11 +127,6 @@ bool applies_rejected_101(const ConnectionSummary& s) {
   return h.response_seen && h.status == 101 && s.handshake_captured && !s.close.seen &&
          s.tcp_end.how != TcpEndHow::open && s.c2s.frames == 0 && ending_side(s.tcp_end) == Side::client &&
          (bad_101_rule(s) || no_subprotocol_selected(s));
-}
-
-bool explains_rejected_101(RuleId r) {
-  return r == RuleId::handshake_accept || r == RuleId::handshake_subprotocol || r == RuleId::handshake_extension ||
-         r == RuleId::handshake_upgrade_header || r == RuleId::rst || r == RuleId::fin_without_close;
 }
 
 Verdict make_rejected_101(const ConnectionSummary& s) {

@@ -1,5 +1,5 @@
-// wsdiag — text helpers shared by the verdict rows (verdict.cpp, verdict_failures.cpp). Internal to
-// src/diag: the one place verdict texts name sides, packets, durations and wire text.
+// wsdiag — text helpers shared by the verdict rows (verdict_text.cpp), and the rows' functions.
+// Internal to src/diag: the one place verdict texts name sides, packets, durations and wire text.
 #pragma once
 
 #include <cstdint>
@@ -28,13 +28,19 @@ Severity close_code_severity(std::uint16_t code, bool empty);
 std::string code_label(std::optional<std::uint16_t> code);
 }  // namespace vtext
 
-/// Verdict rows defined outside verdict.cpp (verdict_failures.cpp); the table is in verdict.cpp.
+/// The verdict rows' predicates and texts, one concern per file; the table is in verdict.cpp.
 namespace rows {
-bool applies_invalid_close(const ConnectionSummary& s);
+bool applies_handshake_failed(const ConnectionSummary& s);  // verdict_handshake.cpp
+Verdict make_handshake_failed(const ConnectionSummary& s);
+bool applies_invalid_close(const ConnectionSummary& s);     // verdict_failures.cpp
 Verdict make_invalid_close(const ConnectionSummary& s);
-bool explains_invalid_close(RuleId r);
-bool applies_rejected_101(const ConnectionSummary& s);
+bool applies_closed(const ConnectionSummary& s);            // verdict_closed.cpp
+Verdict make_closed(const ConnectionSummary& s);
+bool applies_rejected_101(const ConnectionSummary& s);      // verdict_failures.cpp
 Verdict make_rejected_101(const ConnectionSummary& s);
-bool explains_rejected_101(RuleId r);
+bool applies_abnormal(const ConnectionSummary& s);          // verdict_abnormal.cpp
+Verdict make_abnormal(const ConnectionSummary& s);
+bool applies_open(const ConnectionSummary& s);
+Verdict make_open(const ConnectionSummary& s);
 }  // namespace rows
 }  // namespace wsdiag::diag

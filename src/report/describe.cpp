@@ -136,6 +136,10 @@ std::string describe_direction(const diag::DirCounters& d, bool detail) {
     out += fmt::format(", {} ping{}, {} pong{}", d.pings, d.pings == 1 ? "" : "s", d.pongs,
                        d.pongs == 1 ? "" : "s");
   }
+  if (d.app.sent + d.app.answers != 0) {
+    out += fmt::format(", {} heartbeats: {} sent, {} answer{}", diag::to_string(d.app.kind), d.app.sent,
+                       d.app.answers, d.app.answers == 1 ? "" : "s");
+  }
   if (d.compressed_messages != 0) {
     out += fmt::format(", {} compressed ({} inflated)", d.compressed_messages,
                        human_bytes(d.message_bytes));

@@ -70,6 +70,16 @@ Json dir_json(const diag::DirCounters& d) {
   j["pongs"] = d.pongs;
   j["compressed_messages"] = d.compressed_messages;
   j["gap_bytes"] = d.gap_bytes;
+  if (d.app.sent + d.app.answers != 0) {  // application heartbeats (session/heartbeat.h)
+    Json a = Json::object();
+    a["kind"] = diag::to_string(d.app.kind);
+    a["sent"] = d.app.sent;
+    a["answers"] = d.app.answers;
+    a["first_packet"] = d.app.first.index != 0 ? Json(d.app.first.index) : Json(nullptr);
+    a["last_packet"] = d.app.last.index != 0 ? Json(d.app.last.index) : Json(nullptr);
+    a["last_answered_packet"] = d.app.last_answered.index != 0 ? Json(d.app.last_answered.index) : Json(nullptr);
+    j["app_heartbeats"] = std::move(a);
+  }
   return j;
 }
 

@@ -116,6 +116,8 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   /// The frame that ends the current data message ended: finish inflating and validating.
   void end_message(PacketRef at, FrameRecord* rec);
   void inflate_status(ws::Inflater::Status st, PacketRef at);
+  /// The message that just ended was an application heartbeat (or not: m.kind == none).
+  void record_heartbeat(HeartbeatMatch m, PacketRef at);
   /// The frame in progress announced a length that cannot be right: give it up (its record, if
   /// --frames, shows the announced length) and take the next byte as a frame start.
   void lose_framing(PacketRef at, const char* why);
@@ -159,6 +161,7 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   std::uint64_t msg_bytes = 0;     // on the wire
   std::uint64_t msg_app_bytes = 0; // after inflating
   ws::Utf8Validator utf8;
+  HeartbeatMatcher heartbeat;  // is the message in progress an application heartbeat?
   std::unique_ptr<ws::Inflater> inflater;  // created at the first compressed message
   bool inflate_context_lost = false;       // a gap or error broke a context-takeover stream
   std::array<char, 320> preview{};  // room for 80 characters of 4-byte UTF-8
@@ -270,6 +273,7 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
     msg_app_bytes = 0;
     preview_len = 0;
     msg_at = at;
+    heartbeat.start(h.opcode, s_.hb_ctx_);
     utf8.reset();
     if (msg_compressed) {
       ++counters.compressed_messages;
@@ -319,6 +323,7 @@ void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::ui
 
 void WsSession::Side::message_data(Bytes data) {
   msg_app_bytes += data.size();
+  heartbeat.feed(data);
   if (msg_opcode != op::text) return;
   if (preview_len < preview.size()) {
     const std::size_t n = std::min(data.size(), preview.size() - preview_len);
@@ -483,6 +488,22 @@ void WsSession::Side::lose_framing(PacketRef at, const char* why) {
   resumed = true;
 }
 
+void WsSession::Side::record_heartbeat(HeartbeatMatch m, PacketRef at) {
+  if (m.kind == diag::AppHeartbeat::none) return;
+  diag::AppHeartbeats& hb = counters.app;
+  hb.kind = m.kind;
+  if (m.role == HeartbeatRole::pong) {
+    // An answer: to the peer's latest heartbeat, if it sent one since its last answered one.
+    ++hb.answers;
+    diag::AppHeartbeats& peer = s_.side_[static_cast<int>(other(dir_))]->counters.app;
+    if (peer.last.index != 0) peer.last_answered = peer.last;
+    return;
+  }
+  ++hb.sent;
+  if (hb.first.index == 0) hb.first = at;
+  hb.last = at;
+}
+
 void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
   if (msg_compressed && !msg_unverifiable) inflate_status(inflater->end_message(*this), at);
   if (msg_utf8_bad_new) {
@@ -492,6 +513,8 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
                     msg_compressed ? " (after inflating)" : "");
   }
   ++counters.messages;
+  counters.last_message = at;
+  if (!msg_unverifiable) record_heartbeat(heartbeat.finish(msg_app_bytes), at);
   // A compressed message that failed to inflate has no defined size: how much came out before the
   // failure depends on the backend and on where TCP cut the payload, so none of it is counted.
   const bool inflate_failed = msg_compressed && msg_unverifiable;
@@ -640,6 +663,7 @@ void WsSession::reject_probe() {
 
 void WsSession::start_ws(Dir d, PacketRef) {
   auto& s = *side_[static_cast<int>(d)];
+  hb_ctx_ = heartbeat_context(hs_.path, hs_.subprotocol, hs_.request.has_value());
   s.mode = Mode::ws;
 }
 

@@ -22,10 +22,11 @@ REPORTED = {
     "app-close-code": [("conn", "app-close-code")],
     "correlated-teardown-crash": [("pattern", "correlated-teardown")],
     "graceful-restart": [("pattern", "graceful-restart")],
+    "max-lifetime": [("conn", "max-lifetime"), ("pattern", "max-lifetime")],
 }
-NOT_YET = {"middlebox-rst", "blackhole", "slow-consumer", "max-lifetime"}
+NOT_YET = {"middlebox-rst", "blackhole", "slow-consumer"}
 # captures whose cause needs a fact wsdiag does not collect yet, and which fact
-NOT_YET_SAMPLES = {"socketio-ping-timeout.pcap": "Engine.IO heartbeats (text frames '2'/'3') are not recognised yet"}
+NOT_YET_SAMPLES = {}
 
 
 def main():

@@ -63,6 +63,8 @@ struct EndingFact {
   std::optional<std::uint16_t> code;  ///< the verdict code
   bool tcp_ended = false;             ///< FIN or RST seen
   std::optional<double> idle_ms;      ///< silence before a teardown without Close
+  std::int64_t start_ns = 0;          ///< the connection's first packet (its age is end_ns - start_ns)
+  std::optional<double> quiet_ms;     ///< silence before the ending, however it ended (no traffic: nullopt)
 };
 /// The ending of a diagnosed WebSocket connection (nullopt for connections still open).
 std::optional<EndingFact> ending_fact(const ConnectionSummary& s, const Verdict& v);

@@ -91,6 +91,29 @@ struct TcpEndSummary {
   PacketRef client_fin_at, server_fin_at, client_rst_at, server_rst_at;
 };
 
+/// Application heartbeats wsdiag recognises in data messages (session/heartbeat.h says how).
+enum class AppHeartbeat : std::uint8_t {
+  none,
+  engine_io,      ///< Engine.IO / Socket.IO: text "2" (ping) and "3" (pong)
+  stomp,          ///< STOMP heart-beat: a message that is just an EOL (one-way)
+  mqtt,           ///< MQTT PINGREQ (0xC0 0x00) and PINGRESP (0xD0 0x00) in binary messages
+  graphql_ws,     ///< graphql-transport-ws {"type":"ping"} and {"type":"pong"}
+  graphql_ka,     ///< subscriptions-transport-ws (legacy "graphql-ws") {"type":"ka"} keep-alive (one-way)
+};
+const char* to_string(AppHeartbeat h) noexcept;
+/// True for the kinds whose heartbeats ask for an answer (ping/pong), false for one-way beats.
+bool answered_kind(AppHeartbeat h) noexcept;
+
+/// One side's application heartbeats: facts only (what was on the wire, when).
+struct AppHeartbeats {
+  AppHeartbeat kind = AppHeartbeat::none;  ///< the kind of the last one recognised
+  std::uint64_t sent = 0;    ///< heartbeats this side sent (pings, or one-way beats)
+  std::uint64_t answers = 0; ///< answers this side sent to the peer's heartbeats (pongs)
+  PacketRef first;           ///< this side's first and last heartbeat (index 0: none)
+  PacketRef last;
+  PacketRef last_answered;   ///< this side's latest heartbeat that the peer answered (index 0: none)
+};
+
 struct DirCounters {
   std::uint64_t frames = 0;
   std::uint64_t messages = 0;
@@ -103,6 +126,8 @@ struct DirCounters {
   std::uint64_t gap_bytes = 0;
   PacketRef first_ping;  ///< this side's first and last Ping (index 0: none)
   PacketRef last_ping;
+  PacketRef last_message;  ///< this side's last complete data message (index 0: none)
+  AppHeartbeats app;       ///< application heartbeats (not counted in pings/pongs)
 };
 
 /// What one side's packets were encapsulated in (the first tunnelled packet's layers).

@@ -44,7 +44,6 @@ void add_tls_findings(ConnectionSummary& s);
 /// not decrypted (no key log, no key for it, unsupported suite), decryption failed, or HTTP/2.
 bool tls_verdict_applies(const ConnectionSummary& s);
 Verdict make_tls_verdict(const ConnectionSummary& s);
-bool tls_verdict_explains(RuleId r);
 
 struct KeyLogHowTo {
   std::string_view stack;

@@ -10,13 +10,18 @@
 
 namespace wsdiag::diag {
 
+/// One verdict kind: data (id, usual severity, spec, title, the findings its text explains) and
+/// two pure functions (whether it applies, and its texts).
 struct VerdictRule {
-  std::string_view name;  ///< e.g. "handshake-failed", "closed", "abnormal-1006", "open"
+  std::string_view name;      ///< e.g. "handshake-failed", "closed", "abnormal-1006", "open"
+  Severity severity;          ///< the usual severity of this ending (make() may set another: a Close's code decides)
+  std::string_view spec;      ///< "RFC 6455 §7.1.5", or "" where no RFC applies
+  std::string_view title;     ///< what the ending means, one line
   bool (*applies)(const ConnectionSummary&);
   Verdict (*make)(const ConnectionSummary&);
   /// Findings this ending already explains in its own text (e.g. `rst` for an abnormal 1006);
-  /// they still raise the severity but are not repeated in the summary line. nullptr: none.
-  bool (*explains)(RuleId) = nullptr;
+  /// they still raise the severity but are not repeated in the summary line.
+  std::span<const RuleId> explains;
 };
 
 /// The ordered table (exposed for tests and documentation).

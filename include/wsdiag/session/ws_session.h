@@ -28,6 +28,7 @@
 #include "wsdiag/http/head_collector.h"
 #include "wsdiag/reassembly/stream_sink.h"
 #include "wsdiag/session/frame_record.h"
+#include "wsdiag/session/heartbeat.h"
 #include "wsdiag/tls/keylog.h"
 #include "wsdiag/ws/frame_parser.h"
 #include "wsdiag/ws/utf8.h"
@@ -118,6 +119,7 @@ class WsSession : public reassembly::StreamSink {
   void reject_probe();
   std::unique_ptr<Side> side_[2];
   http::Handshake hs_;
+  HeartbeatContext hb_ctx_;  ///< which application heartbeats the handshake allows (heartbeat.h)
   PacketRef request_at_{}, response_at_{};
   // client bytes received after the request while waiting for the response (bounded)
   std::vector<std::uint8_t> held_;

@@ -3,6 +3,8 @@
 // Usage: node prod_client.js --mode M --url U [--conns N] [--lifetime S] [--pidfile F]
 //   ws-hold   N ws connections (one process), each sends one message and stays open; when the
 //             server closes one, it reconnects once after --reconnect-delay ms, holds 1 s, closes 1000
+//   chat      N ws connections opened --stagger ms apart, each sending a message every --every ms
+//             until the server ends it (no reconnection)
 //   socketio  one socket.io-client connection (websocket transport, no reconnection): a "chat"
 //             event with an acknowledgement, then it waits (make-samples SIGSTOPs it)
 //   graphql   graphql-ws cases over one connection each, in this fixed order on one server:
@@ -14,13 +16,13 @@ const fs = require('fs');
 const WebSocket = require('ws');
 
 function args() {
-  const a = { mode: 'ws-hold', conns: 1, lifetime: 30, pidfile: null, reconnectDelay: 1500 };
+  const a = { mode: 'ws-hold', conns: 1, lifetime: 30, pidfile: null, reconnectDelay: 1500, stagger: 700, every: 250 };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) {
     const k = v[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     a[k] = v[i + 1];
   }
-  for (const k of ['conns', 'lifetime', 'reconnectDelay']) a[k] = Number(a[k]);
+  for (const k of ['conns', 'lifetime', 'reconnectDelay', 'stagger', 'every']) a[k] = Number(a[k]);
   return a;
 }
 const a = args();
@@ -47,6 +49,25 @@ function wsHold() {
         }, a.reconnectDelay);
       });
     }, i * 50);
+  }
+}
+
+function chat() {
+  let done = 0;
+  for (let i = 0; i < a.conns; i++) {
+    setTimeout(() => {
+      const ws = new WebSocket(a.url, { perMessageDeflate: false });
+      let tick = null;
+      let k = 0;
+      ws.on('open', () => { tick = setInterval(() => ws.send(`#${i} message ${k++}`), a.every); });
+      ws.on('error', (e) => log(`#${i} error ${e.message}`));
+      ws.on('close', (code) => {
+        clearInterval(tick);
+        log(`#${i} ended (${code}) after ${k} messages`);
+        done += 1;
+        if (done >= a.conns) setTimeout(() => process.exit(0), 300);
+      });
+    }, i * a.stagger);
   }
 }
 
@@ -102,6 +123,7 @@ async function graphql() {
 }
 
 if (a.mode === 'ws-hold') wsHold();
+else if (a.mode === 'chat') chat();
 else if (a.mode === 'socketio') socketio();
 else if (a.mode === 'graphql') graphql().catch((e) => { log(`error ${e}`); process.exit(1); });
 else { log(`unknown mode ${a.mode}`); process.exit(2); }

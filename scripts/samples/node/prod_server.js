@@ -8,6 +8,10 @@
 //   socketio  Socket.IO server (websocket transport), --ping-interval / --ping-timeout in ms
 //   graphql   graphql-ws server (useServer over ws), --init-timeout ms; a connection_init whose
 //             payload has token "forbidden" is refused by onConnect (4403)
+//   max-age   ws echo server that cuts every connection at a fixed age (--max-age ms; a list
+//             "2000,3300,..." gives the n-th connection the n-th age, cycling), whatever its
+//             traffic: setTimeout + terminate() (TCP closed, no Close frame), as a load balancer
+//             with a maximum connection duration does
 // Every mode ends after --conns connections ended, or --lifetime seconds.
 'use strict';
 const fs = require('fs');
@@ -103,6 +107,19 @@ if (a.mode === 'restart') {
       return true;
     },
   }, wss);
+} else if (a.mode === 'max-age') {
+  const { WebSocketServer } = require('ws');
+  const ages = String(a.maxAge || '4000').split(',').map(Number);
+  let n = 0;
+  const wss = new WebSocketServer({ host: a.host, port: a.port, perMessageDeflate: false });
+  wss.on('listening', listening);
+  wss.on('connection', (ws) => {
+    const age = ages[n % ages.length];
+    n += 1;
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    const cut = setTimeout(() => { log(`cut at ${age} ms`); ws.terminate(); }, age);
+    ws.on('close', (code) => { clearTimeout(cut); log(`closed ${code}`); oneEnded(); });
+  });
 } else {
   log(`unknown mode ${a.mode}`);
   process.exit(2);

@@ -290,7 +290,7 @@ TEST_CASE("verdict: 1006 by server RST after 61 s idle", "[diag]") {
         "61.0 s idle");
   CHECK_THAT(v.cause, Contains("packet 30"));
   CHECK_THAT(v.cause, Contains("nginx proxy_read_timeout"));
-  CHECK_THAT(v.cause, Contains("No Ping frames were seen"));
+  CHECK_THAT(v.cause, Contains("No Ping frames or application heartbeats were seen"));
   CHECK_THAT(v.advice, Contains("Pings"));
 }
 

@@ -7,13 +7,15 @@
 //                         when the silence matches a known default (known_timeouts.h)
 //   app-close-code        a Close with an application code (3000-4999): certain when the negotiated
 //                         subprotocol defines it (subprotocol_codes.cpp)
-// A clean close (1000/1001 without a finding) has no cause.
+// A clean close (1000/1001 without a finding) has no cause. The path causes (middlebox-rst,
+// blackhole, slow-consumer: causes_path.cpp) come first: they explain the others' symptoms.
 #include "wsdiag/diag/causes.h"
 
 #include <fmt/format.h>
 
 #include <array>
 
+#include "wsdiag/diag/causes_path.h"
 #include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/verdict.h"
 
@@ -130,7 +132,8 @@ std::optional<CauseMatch> app_close_code(const ConnectionSummary& s, const Verdi
                     kFixAppCode};
 }
 
-constexpr std::array<CauseRow, 4> kCauses{{
+constexpr std::array<CauseRow, 7> kCauses{{
+    kMiddleboxRstRow, kBlackholeRow, kSlowConsumerRow,  // causes_path.cpp: facts of the path come first
     {"heartbeat-unanswered", "a Ping went unanswered, then the connection failed", kFixHeartbeatUnanswered,
      heartbeat_unanswered},
     {"heartbeat-too-slow", "the heartbeat is slower than the idle timeout that tore the connection down",

@@ -22,8 +22,11 @@ REPORTED = {
     "app-close-code": [("conn", "app-close-code")],
     "correlated-teardown-crash": [("pattern", "correlated-teardown")],
     "graceful-restart": [("pattern", "graceful-restart")],
+    "middlebox-rst": [("conn", "middlebox-rst")],
+    "blackhole": [("conn", "blackhole")],
+    "slow-consumer": [("conn", "slow-consumer")],
 }
-NOT_YET = {"middlebox-rst", "blackhole", "slow-consumer", "max-lifetime"}
+NOT_YET = {"max-lifetime"}
 # captures whose cause needs a fact wsdiag does not collect yet, and which fact
 NOT_YET_SAMPLES = {"socketio-ping-timeout.pcap": "Engine.IO heartbeats (text frames '2'/'3') are not recognised yet"}
 

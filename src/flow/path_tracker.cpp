@@ -30,11 +30,19 @@ void PathTracker::flip() noexcept {
 }
 
 void PathTracker::on_segment(Dir d, const decode::TcpSegment& seg, PacketRef at) noexcept {
+  // The segment's fields are read once: the byte-sized stores below may alias anything, and the
+  // compiler would read them again after each one (this runs for every packet).
+  const std::uint8_t flags = seg.flags;
+  const std::uint8_t ttl = seg.ttl;
+  const std::uint8_t version = seg.ip_version;
+  const std::uint8_t options = seg.options;
+  const std::uint16_t ip_id = seg.ip_id;
+  const std::uint16_t window = seg.window;
   const auto i = static_cast<std::size_t>(d);
   SideFacts& f = facts_[i];
   SeqState& s = seq_[i];
-  if (f.ip_version == 0) f.ip_version = seg.ip_version;
-  if (seg.has(tf::rst)) {
+  if (f.ip_version == 0) f.ip_version = version;
+  if ((flags & tf::rst) != 0) {
     on_rst(i, seg, at);
     return;
   }
@@ -45,28 +53,28 @@ void PathTracker::on_segment(Dir d, const decode::TcpSegment& seg, PacketRef at)
 
   // TTL / hop limit.
   if (f.ttl_packets++ == 0) {
-    f.ttl_first = f.ttl_min = f.ttl_max = seg.ttl;
+    f.ttl_first = f.ttl_min = f.ttl_max = ttl;
   } else {
-    f.ttl_min = std::min(f.ttl_min, seg.ttl);
-    f.ttl_max = std::max(f.ttl_max, seg.ttl);
+    f.ttl_min = std::min(f.ttl_min, ttl);
+    f.ttl_max = std::max(f.ttl_max, ttl);
   }
   // IPv4 identification sequence.
-  if (seg.ip_version == 4) {
-    if (seg.ip_id == 0) ++f.ip_id_zero;
+  if (version == 4) {
+    if (ip_id == 0) ++f.ip_id_zero;
     if (s.ip_id_known) {
       ++f.ip_id_steps;
-      const auto step = static_cast<std::uint16_t>(seg.ip_id - f.ip_id_last);
+      const auto step = static_cast<std::uint16_t>(ip_id - f.ip_id_last);
       if (step >= 1 && step <= SideFacts::ip_id_small_step) ++f.ip_id_small_steps;
     }
     s.ip_id_known = true;
-    f.ip_id_last = seg.ip_id;
+    f.ip_id_last = ip_id;
   }
 
-  if (!seg.has(tf::syn)) {
+  if ((flags & tf::syn) == 0) {
     // Options, and the window this side advertises (a SYN's window is never scaled nor zero-window).
-    f.options_all = f.options_packets++ == 0 ? seg.options : static_cast<std::uint8_t>(f.options_all & seg.options);
-    f.options_any = static_cast<std::uint8_t>(f.options_any | seg.options);
-    if (seg.window == 0) {
+    f.options_all = f.options_packets++ == 0 ? options : static_cast<std::uint8_t>(f.options_all & options);
+    f.options_any = static_cast<std::uint8_t>(f.options_any | options);
+    if (window == 0) {
       if (f.zero_windows++ == 0) f.zero_window_first = at;
       f.zero_window_last = at;
       if (!s.zero_open) {
@@ -74,15 +82,16 @@ void PathTracker::on_segment(Dir d, const decode::TcpSegment& seg, PacketRef at)
         s.zero_since_ns = at.ts_ns;
       }
       f.zero_window_longest_ns = std::max(f.zero_window_longest_ns, at.ts_ns - s.zero_since_ns);
+      f.zero_window_at_end = true;
     } else if (s.zero_open) {
       f.zero_window_longest_ns = std::max(f.zero_window_longest_ns, at.ts_ns - s.zero_since_ns);
       s.zero_open = false;
+      f.zero_window_at_end = false;
     }
-    f.zero_window_at_end = s.zero_open;
   }
 
   on_sequence(i, seg, at);
-  if (seg.has(tf::ack)) on_ack(i, seg.ack);
+  if ((flags & tf::ack) != 0) on_ack(i, seg.ack);
 }
 
 void PathTracker::on_ack(std::size_t i, std::uint32_t ack) noexcept {

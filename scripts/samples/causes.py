@@ -212,10 +212,12 @@ CAUSES = {
     "router-drop-blackhole-client-side.pcap": "blackhole",
     "router-drop-blackhole-server-side.pcap": "blackhole",
     "router-peer-rst-client-side.pcap": "-",
+    "router-drop-recovers-client-side.pcap": "-",   # retransmissions acknowledged after 1.2 s: not a blackhole
     "server-kill-restart.pcap": kill_restart,
     "graceful-restart-1012.pcap": graceful,
     "stalled-reader-server-side.pcap": "slow-consumer",
     "stalled-reader-ws-1008.pcap": "slow-consumer",
+    "stalled-reader-resumes-server-side.pcap": "-",  # zero windows, then the reader caught up: closed 1000
     "socketio-ping-timeout.pcap": "heartbeat-unanswered",
     "graphql-ws-closes.pcap": graphql,
     "idle-then-close-1000.pcap": "-",

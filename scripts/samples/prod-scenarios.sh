@@ -265,6 +265,27 @@ s_router_peer_rst() {           # legal neighbour: the real server resets (SO_LI
   scenario_end
 }
 
+# Legal neighbour of the blackhole: the router DROPs for 1.2 s and then forwards again; the
+# client's retransmissions (it chats every 0.5 s) are acknowledged once the rule is gone, and it
+# closes with 1000 at 8 s. Captured on the client's side.
+s_router_drop_recovers() {
+  local c srv
+  ns_three 1
+  ppeer s server 30 server --port 8765 --conns 1 --lifetime 14; srv=$BG_PID
+  wait_listen_ns s 8765
+  ncap_start router-drop-recovers-client-side.pcap c to-r "tcp port 8765"
+  ppeer c client 30 client --url ws://10.77.2.2:8765/ --messages 14 --msg-interval 0.5 --close-after 8 \
+    --lifetime 12; c=$BG_PID
+  sleep 2.2
+  log "router: iptables -I FORWARD -p tcp -j DROP (for 1.2 s)"
+  nsx r iptables -I FORWARD -p tcp -j DROP
+  sleep 1.2
+  nsx r iptables -D FORWARD -p tcp -j DROP
+  log "router: DROP rule removed"
+  wait_exit "$c" 14; wait_exit "$srv" 5
+  scenario_end
+}
+
 # ---------------------------------------------------------------------------------------------
 # 4. A server with 22 clients killed (SIGKILL: its kernel FINs every socket at once), the clients
 #    reconnecting every second and refused (RST to their SYN) until the server is started again
@@ -364,6 +385,31 @@ s_stalled_reader_ws() {
   scenario_end
 }
 
+# Legal neighbour of the slow consumer: the same stalled reader, continued after 1 s; it catches up
+# (the zero windows end, the server's probes are answered) and the server, which streams for 4 s,
+# closes with 1000.
+s_stalled_reader_resumes() {
+  local c srv
+  ns_three 1
+  nsx c sysctl -qw net.ipv4.tcp_rmem="4096 8192 16384"
+  nsx s sysctl -qw net.ipv4.tcp_wmem="4096 16384 32768"
+  ppeer s server 30 server --port 8765 --conns 1 --mode stream --chunk 1000 --period 0.01 \
+    --ping-interval 1 --ping-timeout 5 --close-timeout 1 --write-limit 16384 --stream-for 4 --lifetime 10; srv=$BG_PID
+  wait_listen_ns s 8765
+  ncap_start stalled-reader-resumes-server-side.pcap s to-r "tcp port 8765"
+  ppeer c client 30 client --url ws://10.77.2.2:8765/ --messages 0 --drain --lifetime 12 \
+    --pidfile "$WORK/stall.pid"; c=$BG_PID
+  wait_file "$WORK/stall.pid" 5
+  sleep 0.7
+  log "SIGSTOP to the reading client (for 1 s)"
+  sig_pid STOP "$c" "$WORK/stall.pid"
+  sleep 1
+  log "SIGCONT to the client"
+  sig_pid CONT "$c" "$WORK/stall.pid"
+  wait_exit "$c" 12; wait_exit "$srv" 5; rm -f "$WORK/stall.pid"
+  scenario_end
+}
+
 # ---------------------------------------------------------------------------------------------
 # 6. Socket.IO heartbeat timeout (pingInterval 1000 ms, pingTimeout 1000 ms; websocket transport):
 #    the client is SIGSTOPped after its first exchange and never answers the server's "2" pings.
@@ -445,4 +491,4 @@ s_idle_then_close() {
 PROD_SCENARIOS=(nginx_idle_timeout nginx_ping_keepalive nginx_ping_too_slow haproxy_tunnel_timeout
   router_reject router_drop router_peer_rst server_kill_restart graceful_restart_1012 stalled_reader
   stalled_reader_ws   socketio_ping_timeout graphql_ws_closes idle_then_close max_lifetime
-  busy_varied_ages)
+  busy_varied_ages router_drop_recovers stalled_reader_resumes)

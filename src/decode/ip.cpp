@@ -114,15 +114,25 @@ DecodeStatus decode_tcp(Bytes data, std::uint64_t wire, TcpSegment& out, DecodeS
     const Bytes body = o.bytes(std::size_t{len} - 2);
     switch (kind) {
       case 2:  // MSS
+        out.options |= tcp_opt::mss;
         if (len == 4) out.mss = static_cast<std::uint16_t>((body[0] << 8) | body[1]);
         break;
       case 3:  // window scale; RFC 7323 §2.3: values above 14 are used as 14
+        out.options |= tcp_opt::wscale;
         if (len == 3) out.wscale = static_cast<std::int8_t>(std::min<std::uint8_t>(body[0], 14));
         break;
       case 4:  // SACK permitted
+        out.options |= tcp_opt::sack_perm;
         if (len == 2) out.sack_permitted = true;
         break;
-      default:  // timestamps (8), SACK blocks (5), ... are not needed downstream
+      case 5:  // SACK blocks
+        out.options |= tcp_opt::sack;
+        break;
+      case 8:  // timestamps
+        out.options |= tcp_opt::timestamp;
+        break;
+      default:
+        out.options |= tcp_opt::other;
         break;
     }
   }
@@ -170,7 +180,7 @@ DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   const std::uint16_t total_field = r.u16be();
   const std::uint16_t id = r.u16be();
   const std::uint16_t frag_field = r.u16be();
-  r.skip(1);  // TTL
+  const std::uint8_t ttl = r.u8();
   const std::uint8_t proto = r.u8();
   r.skip(2);  // checksum (not verified)
   const Bytes src = r.bytes(4);
@@ -207,6 +217,10 @@ DecodeStatus decode_ipv4(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   set_addr(da, 4, dst);
   c.out.src.addr = sa;
   c.out.dst.addr = da;
+  // The innermost header wins: a tunnel's inner IP header is decoded after its outer one.
+  c.out.ip_version = 4;
+  c.out.ttl = ttl;
+  c.out.ip_id = id;
 
   if (is_fragment) {
     ++c.stats.fragments;
@@ -238,7 +252,7 @@ DecodeStatus decode_ipv6(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   r.skip(3);  // traffic class, flow label
   const std::uint16_t payload_len = r.u16be();
   const std::uint8_t next = r.u8();
-  r.skip(1);  // hop limit
+  const std::uint8_t hop_limit = r.u8();
   const Bytes src = r.bytes(16);
   const Bytes dst = r.bytes(16);
   if (!r.ok()) return short_status(kIpv6Header, ip_wire);
@@ -256,6 +270,9 @@ DecodeStatus decode_ipv6(Ctx& c, Bytes ip, std::uint64_t ip_wire) {
   const std::size_t captured = static_cast<std::size_t>(std::min<std::uint64_t>(total, ip.size()));
   set_addr(c.out.src.addr, 6, src);
   set_addr(c.out.dst.addr, 6, dst);
+  c.out.ip_version = 6;
+  c.out.ttl = hop_limit;
+  c.out.ip_id = 0;
   return decode_ipv6_chain(c, next, ip.subspan(kIpv6Header, captured - kIpv6Header),
                            total - kIpv6Header, true, addr_array(src), addr_array(dst));
 }

@@ -10,15 +10,18 @@
 //   max-lifetime          cut while busy at the age of a known maximum lifetime (lifetime.cpp)
 //   app-close-code        a Close with an application code (3000-4999): certain when the negotiated
 //                         subprotocol defines it (subprotocol_codes.cpp)
-// A clean close (1000/1001 without a finding) has no cause. Encrypted connections that were not
-// decrypted (tls_opaque) go through the same rows: a teardown is then any FIN/RST (no Close can be
-// seen), and the silence before it means no TLS record at all crossed, so no Close just before.
+// A clean close (1000/1001 without a finding) has no cause. The path causes (middlebox-rst,
+// blackhole, slow-consumer: causes_path.cpp) come first: they explain the others' symptoms.
+// Encrypted connections that were not decrypted (tls_opaque) go through the same rows: a teardown
+// is then any FIN/RST (no Close can be seen), and the silence before it means no TLS record at all
+// crossed, so no Close just before.
 #include "wsdiag/diag/causes.h"
 
 #include <fmt/format.h>
 
 #include <array>
 
+#include "wsdiag/diag/causes_path.h"
 #include "wsdiag/diag/heartbeats.h"
 #include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/tls_verdict.h"
@@ -169,7 +172,8 @@ std::optional<CauseMatch> app_close_code(const ConnectionSummary& s, const Verdi
                     kFixAppCode};
 }
 
-constexpr std::array<CauseRow, 5> kCauses{{
+constexpr std::array<CauseRow, 8> kCauses{{
+    kMiddleboxRstRow, kBlackholeRow, kSlowConsumerRow,  // causes_path.cpp: facts of the path come first
     {"heartbeat-unanswered", "a Ping went unanswered, then the connection failed", kFixHeartbeatUnanswered,
      heartbeat_unanswered},
     {"heartbeat-too-slow", "the heartbeat is slower than the idle timeout that tore the connection down",

@@ -93,6 +93,7 @@ void Connection::flip() {
   std::swap(marked_[0], marked_[1]);
   std::swap(encap_[0], encap_[1]);
   std::swap(encap_packets_[0], encap_packets_[1]);
+  if (path_) path_->flip();
   reasm_[0].set_dir(Dir::c2s);
   reasm_[1].set_dir(Dir::s2c);
   for (char& ch : history_) {
@@ -125,6 +126,7 @@ void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
   if (!seg.encap.empty()) {
     if (encap_packets_[i]++ == 0) encap_[i] = seg.encap;
   }
+  if (path_) path_->on_segment(d, seg, at);
 
   std::uint32_t data_seq = seg.seq;
   if (seg.has(tf::syn)) {
@@ -278,6 +280,7 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
 void FlowTable::open_sink(Connection* c) {
   if (c->sink_opened_) return;
   c->sink_opened_ = true;
+  c->path_ = std::make_unique<PathTracker>();
   c->set_sink(observer_->on_open(*c));
 }
 

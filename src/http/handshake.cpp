@@ -81,6 +81,9 @@ void check_request(Handshake& hs, const HttpRequest& req) {
   hs.host = header_or_empty(h, "Host");
   hs.origin = header_or_empty(h, "Origin");
   hs.user_agent = header_or_empty(h, "User-Agent");
+  hs.via_request = header_or_empty(h, "Via");
+  hs.forwarded_for = header_or_empty(h, "X-Forwarded-For");
+  if (hs.forwarded_for.empty()) hs.forwarded_for = header_or_empty(h, "Forwarded");
   hs.key = header_or_empty(h, "Sec-WebSocket-Key");
   hs.client_version = header_or_empty(h, "Sec-WebSocket-Version");
   for (const auto p : h.tokens("Sec-WebSocket-Protocol")) hs.subprotocols_offered.emplace_back(p);
@@ -338,6 +341,7 @@ void validate(Handshake& hs) {
     hs.status = hs.response->status;
     hs.reason = hs.response->reason;
     hs.server = header_or_empty(h, "Server");
+    hs.via_response = header_or_empty(h, "Via");
     hs.extensions_accepted = header_or_empty(h, "Sec-WebSocket-Extensions");
     for (const auto v : h.tokens("Sec-WebSocket-Version")) {
       int x = 0;

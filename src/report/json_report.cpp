@@ -344,6 +344,12 @@ Json to_json(const ConnReport& c) {
   j["redacted"] = c.redacted;  // extra: what redact.h hid in this connection
   j["verdict"] = verdict_json(c.verdict);
   if (c.cause) j["cause"] = cause_json(*c.cause);
+  if (c.capture_point) {
+    const auto& p = *c.capture_point;
+    auto hops = [](int n) { return n < 0 ? Json(nullptr) : Json(n); };
+    j["capture_point"] = Json{{"client_hops", hops(p.client_hops)}, {"server_hops", hops(p.server_hops)},
+                              {"loopback", p.loopback}, {"proxy", p.proxy}, {"summary", p.line}};
+  }
   if (s.tls) j["tls"] = tls_json(*s.tls);  // extra
   return j;
 }

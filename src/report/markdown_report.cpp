@@ -53,6 +53,7 @@ void connection_section(std::string& out, const ConnReport& c) {
     row(out, "likely cause", escape_markdown(fmt::format("{} ({}): {}", c.cause->id,
                                                          diag::to_string(c.cause->confidence), c.cause->evidence)));
   }
+  if (c.capture_point) row(out, "capture point", escape_markdown(c.capture_point->line));
   row(out, "handshake", joined(describe_handshake(s, true)));
   const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;
   if (s.websocket && traffic) {

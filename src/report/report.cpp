@@ -58,6 +58,7 @@ void diagnose_into(ConnReport& c) {
   if (!c.summary.websocket && !diag::tls_candidate(c.summary)) return;
   c.verdict = diag::diagnose(c.summary);
   c.cause = diag::likely_cause(c.summary, c.verdict);
+  c.capture_point = diag::capture_point(c.summary, c.cause);
 }
 
 }  // namespace wsdiag::report

@@ -162,6 +162,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
   if (c.cause) {
     b.field("why", fmt::format("{} ({}): {}", c.cause->id, diag::to_string(c.cause->confidence), c.cause->evidence));
   }
+  if (c.capture_point) b.field("captured", c.capture_point->line);
   if (!v.cause.empty()) b.field("cause", v.cause);
   if (!v.advice.empty()) b.field("advice", v.advice);
 

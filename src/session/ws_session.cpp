@@ -1074,6 +1074,8 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   s.packets = c.packets();
   s.c2s = side_[0]->counters;
   s.s2c = side_[1]->counters;
+  s.client_path = c.path(Dir::c2s);
+  s.server_path = c.path(Dir::s2c);
   finish_tcp_facts(c, s);
   if (!websocket_) return s;
 
@@ -1090,6 +1092,9 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   h.origin = hs_.origin;
   h.user_agent = hs_.user_agent;
   h.server_software = hs_.server;
+  h.via_request = hs_.via_request;
+  h.via_response = hs_.via_response;
+  h.forwarded_for = hs_.forwarded_for;
   for (const auto& p : hs_.subprotocols_offered) {
     if (!h.subprotocols_offered.empty()) h.subprotocols_offered += ", ";
     h.subprotocols_offered += p;

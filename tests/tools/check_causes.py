@@ -23,8 +23,11 @@ REPORTED = {
     "correlated-teardown-crash": [("pattern", "correlated-teardown")],
     "graceful-restart": [("pattern", "graceful-restart")],
     "max-lifetime": [("conn", "max-lifetime"), ("pattern", "max-lifetime")],
+    "middlebox-rst": [("conn", "middlebox-rst")],
+    "blackhole": [("conn", "blackhole")],
+    "slow-consumer": [("conn", "slow-consumer")],
 }
-NOT_YET = {"middlebox-rst", "blackhole", "slow-consumer"}
+NOT_YET = set()
 # captures whose cause needs a fact wsdiag does not collect yet, and which fact
 NOT_YET_SAMPLES = {}
 

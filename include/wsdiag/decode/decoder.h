@@ -36,6 +36,16 @@ inline constexpr std::uint8_t ece = 0x40;
 inline constexpr std::uint8_t cwr = 0x80;
 }  // namespace tcp_flag
 
+/// TCP options present in a segment (TcpSegment::options), one bit per kind.
+namespace tcp_opt {
+inline constexpr std::uint8_t mss = 0x01;        ///< kind 2
+inline constexpr std::uint8_t wscale = 0x02;     ///< kind 3
+inline constexpr std::uint8_t sack_perm = 0x04;  ///< kind 4
+inline constexpr std::uint8_t sack = 0x08;       ///< kind 5
+inline constexpr std::uint8_t timestamp = 0x10;  ///< kind 8
+inline constexpr std::uint8_t other = 0x20;      ///< any other kind (MD5, TCP-AO, MPTCP, ...)
+}  // namespace tcp_opt
+
 struct TcpSegment {
   Endpoint src;
   Endpoint dst;
@@ -46,6 +56,12 @@ struct TcpSegment {
   std::int8_t wscale = -1;  ///< window scale option, -1 if absent
   std::uint16_t mss = 0;    ///< MSS option, 0 if absent
   bool sack_permitted = false;
+  std::uint8_t options = 0;  ///< tcp_opt bits of the options present
+  /// The innermost IP header: version (4 or 6), TTL / hop limit, IPv4 identification (0 for IPv6).
+  /// For a datagram rebuilt from fragments, those of the fragment that completed it.
+  std::uint8_t ip_version = 0;
+  std::uint8_t ttl = 0;
+  std::uint16_t ip_id = 0;
   /// Captured payload bytes. Valid until the next Decoder::decode() call (it may point into the
   /// capture buffer or into the decoder's fragment-reassembly buffer).
   Bytes payload;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wsdiag/common/encap.h"
+#include "wsdiag/common/path_facts.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/diag/rules.h"
 #include "wsdiag/tls/facts.h"
@@ -38,6 +39,9 @@ struct HandshakeSummary {
   std::string origin;
   std::string user_agent;
   std::string server_software;  ///< the response's Server header
+  std::string via_request;      ///< the request's Via header (proxies on the way)
+  std::string via_response;     ///< the response's Via header
+  std::string forwarded_for;    ///< the request's X-Forwarded-For (else Forwarded) header
   std::string subprotocols_offered;
   std::string subprotocol;      ///< selected by the server
   std::string extensions_offered;
@@ -159,6 +163,10 @@ struct ConnectionSummary {
   DirCounters c2s, s2c;
   CloseSummary close;
   TcpEndSummary tcp_end;
+  /// What each side's packets said about the path: TTLs, IP IDs, retransmissions, zero windows,
+  /// window probes, its first RST (filled by the flow layer, common/path_facts.h).
+  SideFacts client_path;
+  SideFacts server_path;
   std::vector<Finding> findings;
   std::optional<tls::TlsFacts> tls;  ///< set when the connection is TLS (wss://)
 

@@ -33,6 +33,7 @@
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
 #include "wsdiag/decode/decoder.h"
+#include "wsdiag/flow/path_tracker.h"
 #include "wsdiag/reassembly/reassembler.h"
 
 namespace wsdiag::flow {
@@ -97,6 +98,11 @@ class Connection {
   [[nodiscard]] std::uint64_t encap_packets(Dir d) const noexcept {
     return encap_packets_[static_cast<int>(d)];
   }
+  /// What side d's packets said about the path: TTLs, IP IDs, retransmissions, zero windows,
+  /// window probes, its first RST (common/path_facts.h). Recorded from the packet that made the
+  /// sink on (the first payload byte, FIN or RST): a connection that never carries any (a SYN scan)
+  /// keeps no path state, and the handshake's packets are not needed by any path fact.
+  [[nodiscard]] const SideFacts& path(Dir d) const noexcept { return path_ ? path_->facts(d) : kNoPathFacts; }
   /// VXLAN/Geneve VNI + 1 this connection is keyed in (0: none).
   [[nodiscard]] std::uint32_t virtual_network() const noexcept { return vnet_; }
 
@@ -117,6 +123,8 @@ class Connection {
   std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
   std::array<Encap, 2> encap_{};
   std::array<std::uint64_t, 2> encap_packets_{};
+  inline static const SideFacts kNoPathFacts{};
+  std::unique_ptr<PathTracker> path_;  ///< made with the sink (~750 bytes; none for SYN-only connections)
   std::uint32_t vnet_ = 0;
   std::string history_;
   PacketRef first_;

@@ -96,6 +96,8 @@ struct Handshake {
   std::string host;
   std::string origin;
   std::string user_agent;
+  std::string via_request;     ///< Via header of the request (a proxy on the way to the server)
+  std::string forwarded_for;   ///< X-Forwarded-For, else Forwarded, of the request
   std::string key;             ///< Sec-WebSocket-Key as sent (repeats joined)
   std::string client_version;  ///< Sec-WebSocket-Version of the request as sent
   std::vector<std::string> subprotocols_offered;
@@ -103,6 +105,7 @@ struct Handshake {
   int status = 0;                  ///< final status, 0 if no response
   std::string reason;
   std::string server;                ///< Server header of the response
+  std::string via_response;          ///< Via header of the response
   std::vector<int> server_versions;  ///< Sec-WebSocket-Version list of the response (426)
   std::string subprotocol;           ///< selected by the server; empty if none
   std::string extensions_accepted;   ///< raw Sec-WebSocket-Extensions of the response

@@ -24,6 +24,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "wsdiag/diag/causes.h"
+#include "wsdiag/diag/causes_path.h"
 #include "wsdiag/diag/summary.h"
 #include "wsdiag/session/frame_record.h"
 
@@ -48,6 +49,7 @@ struct ConnReport {
   diag::ConnectionSummary summary;
   diag::Verdict verdict;
   std::optional<diag::CauseMatch> cause;  ///< the most likely cause (diag::likely_cause)
+  std::optional<diag::CapturePoint> capture_point;  ///< where the capture was taken (with a path cause)
   /// What redact.h hid in this connection ("query values in the request path"); writers show it.
   std::vector<std::string> redacted;
 };

@@ -133,8 +133,13 @@ class Server:
             elif a.mode == "stream":
                 chunk = "x" * a.chunk
                 n = 0
+                began = time.monotonic()
                 while True:
                     t = time.monotonic()
+                    if a.stream_for is not None and t - began >= a.stream_for:
+                        log("stream over: closing with 1000")
+                        await ws.close(1000, "stream over")
+                        break
                     await ws.send(f"{n:08d} " + chunk)     # waits while above the write limit
                     n += 1
                     waited = time.monotonic() - t
@@ -185,6 +190,8 @@ def main():
     ap.add_argument("--reconnect-hold", type=float, default=1.0)
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--period", type=float, default=0.01)
+    ap.add_argument("--stream-for", type=float, default=None,
+                    help="stream mode: after this many seconds, close with 1000")
     ap.add_argument("--rst-after", type=float, default=0.5)
     ap.add_argument("--pidfile")
     ap.add_argument("--lifetime", type=float, default=30)

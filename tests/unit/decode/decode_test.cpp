@@ -17,6 +17,7 @@ using wsdiag::decode::Decoder;
 using wsdiag::decode::DecodeStatus;
 using wsdiag::decode::TcpSegment;
 namespace tcp_flag = wsdiag::decode::tcp_flag;
+namespace tcp_opt = wsdiag::decode::tcp_opt;
 
 namespace {
 
@@ -474,6 +475,26 @@ TEST_CASE("decode: IPv6 fragments", "[decode]") {
   SECTION("fragments of UDP are not kept") {
     CHECK(run(d, v6_fragment(seg, {0, 64, true}, 4, 17), kEn10mb, s) == DecodeStatus::not_tcp);
   }
+}
+
+TEST_CASE("decode: IP TTL / hop limit, IPv4 IP ID and the TCP options present reach the segment", "[decode]") {
+  Decoder d;
+  TcpSegment s;
+  pb::Ip4 ip;
+  ip.ttl = 63;
+  ip.id = 0xb9f0;
+  pb::Tcp t = basic_tcp();
+  t.options = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0};  // NOP NOP timestamps
+  REQUIRE(run(d, eth_ipv4_tcp(t, ip), kEn10mb, s) == DecodeStatus::tcp);
+  CHECK(s.ip_version == 4);
+  CHECK(s.ttl == 63);
+  CHECK(s.ip_id == 0xb9f0);
+  CHECK(s.options == tcp_opt::timestamp);
+  REQUIRE(run(d, pb::ether(0x86dd, pb::ipv6(6, pb::tcp(basic_tcp()))), kEn10mb, s) == DecodeStatus::tcp);
+  CHECK(s.ip_version == 6);
+  CHECK(s.ttl == 64);  // the builder's hop limit
+  CHECK(s.ip_id == 0);
+  CHECK(s.options == 0);
 }
 
 TEST_CASE("decode: TCP options", "[decode]") {

@@ -74,6 +74,7 @@ struct Ip4 {
   V4 dst{192, 168, 1, 2};
   std::uint8_t proto = 6;
   std::uint16_t id = 0x4242;
+  std::uint8_t ttl = 64;
   bool more_fragments = false;
   bool dont_fragment = false;
   std::uint16_t frag_offset8 = 0;  ///< in 8-byte units
@@ -96,7 +97,7 @@ inline Buf ipv4(const Ip4& h, const Buf& payload) {
   if (h.more_fragments) ff |= 0x2000;
   if (h.dont_fragment) ff |= 0x4000;
   put16(b, ff);
-  put8(b, 64);
+  put8(b, h.ttl);
   put8(b, h.proto);
   put16(b, 0);
   b.insert(b.end(), h.src.begin(), h.src.end());

@@ -299,12 +299,10 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
     last_sweep_ns_ = at.ts_ns;
   }
   const Key key = key_of(seg);
-  if (shards_ > 1) {
-    // The high half of the hash: the map's buckets use the low bits.
-    const std::uint64_t h = KeyHash{}(key);
-    if (static_cast<unsigned>((h >> 32) % shards_) != shard_) return;
-  }
-  auto it = table_.find(key);
+  const std::size_t hash = KeyHash{}(key);
+  // The high half of the hash picks the shard: the table's slots use the low bits.
+  if (shards_ > 1 && static_cast<unsigned>((std::uint64_t{hash} >> 32) % shards_) != shard_) return;
+  auto it = table_.find(key, hash);
   Connection* c = nullptr;
   if (it != table_.end()) {
     c = it->second.get();

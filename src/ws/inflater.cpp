@@ -1,21 +1,22 @@
 // wsdiag — permessage-deflate decompression (RFC 7692 §7.2.2). See inflater.h.
 //
-// Two backends behind one class, chosen at build time: Intel ISA-L's streaming isal_inflate()
-// (libisal; about 2.5x zlib's speed on WebSocket text, measured with scripts/bench) when it is
-// installed, zlib's inflate() otherwise. Both are raw DEFLATE (RFC 1951) with the sender's window
-// size, keep the LZ77 window across calls, and report a back-reference past the window or before
-// the start of the stream as an error; the unit tests run against whichever is built.
+// Two decoders behind one class: zlib's inflate() for every direction with context takeover (and
+// for all of them in a build without ISA-L), Intel ISA-L's streaming isal_inflate() (libisal,
+// faster on large messages) for messages without context takeover when the build has it. Both
+// are raw DEFLATE (RFC 1951) with the sender's window size and report a back-reference past the
+// window or before the start of the stream as an error; the unit tests and the differential fuzz
+// target (tests/fuzz/inflate_fuzz.cpp) hold them to the same results.
 #include "wsdiag/ws/inflater.h"
 
 #if defined(WSDIAG_HAVE_ISAL)
 #include <isa-l/igzip_lib.h>
-#else
-#include <zlib.h>
 #endif
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <new>
 #include <vector>
 
 namespace wsdiag::ws {
@@ -60,6 +61,7 @@ struct Inflater::Z {
 };
 
 const char* Inflater::backend() noexcept { return "isa-l"; }
+bool Inflater::use_isal() const noexcept { return no_context_takeover_; }
 
 // A no-context-takeover direction needs its ~85 KiB of state only while a message is inflated:
 // it takes one from this thread's spares at the first byte of a message and gives it back when the
@@ -95,30 +97,6 @@ void Inflater::release() noexcept {
   z_.reset();
 }
 
-Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
-    : window_bits_(std::clamp(window_bits, 8, 15)),
-      no_context_takeover_(no_context_takeover),
-      max_(max_message_bytes) {
-  auto& v = spares();
-  if (v.capacity() < kSpareStates) v.reserve(kSpareStates);  // release() never allocates
-  acquire();
-}
-
-Inflater::~Inflater() { release(); }
-
-void Inflater::begin_message() noexcept {
-  out_ = 0;
-  error_ = "";
-  status_ = context_lost_ ? Status::no_context : Status::ok;
-  if (no_context_takeover_) {
-    acquire();
-    z_->reset();
-    context_lost_ = false;
-    status_ = Status::ok;
-  }
-  z_->drop_input();
-}
-
 namespace {
 const char* isal_error_text(int rc) noexcept {
   switch (rc) {
@@ -130,7 +108,7 @@ const char* isal_error_text(int rc) noexcept {
 }
 }  // namespace
 
-Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
+Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
   acquire();  // no-op unless a no-context-takeover message is fed without begin_message()
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
@@ -209,23 +187,37 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
   return status_;
 }
 
-bool Inflater::at_block_boundary() const noexcept { return z_->at_block_boundary(); }
-
-void Inflater::reset_stream() noexcept { z_->reset(); }
-
 #else
+
+// ---- no ISA-L in this build: every direction inflates with zlib ---------------------------------
+
+struct Inflater::Z {  // never made: use_isal() is false
+  void reset() noexcept {}
+  void drop_input() noexcept {}
+  [[nodiscard]] bool at_block_boundary() const noexcept { return false; }
+};
+const char* Inflater::backend() noexcept { return "zlib"; }
+bool Inflater::use_isal() const noexcept { return false; }
+void Inflater::acquire() noexcept {}
+void Inflater::release() noexcept {}
+std::vector<std::unique_ptr<Inflater::Z>>& Inflater::spares() noexcept {
+  thread_local std::vector<std::unique_ptr<Z>> v;
+  return v;
+}
+Inflater::Status Inflater::run_isal(Bytes /*in*/, InflateSink& /*sink*/) noexcept { return status_; }
+
+#endif
 
 // ---- zlib -------------------------------------------------------------------------------------
 
-struct Inflater::Z {
+struct Inflater::ZS {
   z_stream s{};
-  bool ready = false;
+  int bits = 0;          // window bits of the last reset
   bool boundary = true;  // the last inflate() call stopped between two DEFLATE blocks
-  void reset() noexcept {
-    if (ready) inflateReset(&s);
-    drop_input();
-    boundary = true;
-  }
+  ZS() = default;
+  ZS(const ZS&) = delete;
+  ZS& operator=(const ZS&) = delete;
+  ~ZS() { inflateEnd(&s); }  // safe on a stream whose init failed (zalloc still null)
   void drop_input() noexcept {
     s.next_in = nullptr;
     s.avail_in = 0;
@@ -233,48 +225,94 @@ struct Inflater::Z {
   [[nodiscard]] bool at_block_boundary() const noexcept { return boundary && s.avail_in == 0; }
 };
 
-const char* Inflater::backend() noexcept { return "zlib"; }
+// Decoders not in use by a message: a few per thread are kept (zlib's state and window), the rest
+// freed. A direction holds one only while one of its messages is being inflated, or for good once
+// its history passed kOwnHistory.
+namespace {
+constexpr std::size_t kZSpares = 8;
+constexpr std::size_t kOwnHistory = 8 * 1024;
+}  // namespace
 
-// zlib's state is small (~7 KiB plus the window, allocated by zlib as needed): kept for the
-// direction's lifetime.
-void Inflater::acquire() noexcept {}
-void Inflater::release() noexcept {}
+std::vector<std::unique_ptr<Inflater::ZS>>& Inflater::zspares() noexcept {
+  thread_local std::vector<std::unique_ptr<ZS>> v;
+  return v;
+}
 
-Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
-    : z_(std::make_unique<Z>()),
-      window_bits_(std::clamp(window_bits, 8, 15)),
-      no_context_takeover_(no_context_takeover),
-      max_(max_message_bytes) {
-  // zlib's raw inflate accepts window bits 8..15 (negative = raw deflate, no zlib header).
-  if (inflateInit2(&z_->s, -window_bits_) == Z_OK) {
-    z_->ready = true;
-  } else if (inflateInit2(&z_->s, -15) == Z_OK) {
-    z_->ready = true;
-    window_bits_ = 15;
+bool Inflater::zacquire() noexcept {
+  if (zs_) return true;
+  auto& v = zspares();
+  if (!v.empty()) {
+    zs_ = std::move(v.back());
+    v.pop_back();
+  } else {
+    std::unique_ptr<ZS> z(new (std::nothrow) ZS);
+    // zlib's raw inflate takes window bits 8..15 (negative: no zlib header).
+    if (!z || inflateInit2(&z->s, -window_bits_) != Z_OK) return false;
+    z->bits = window_bits_;
+    zs_ = std::move(z);
   }
-  if (!z_->ready) context_lost_ = true;
+  // A reset keeps zlib's window allocation unless its size changes.
+  if (inflateReset2(&zs_->s, -window_bits_) != Z_OK) {
+    zs_.reset();
+    return false;
+  }
+  zs_->bits = window_bits_;
+  zs_->boundary = true;
+  zs_->drop_input();
+  if (!hist_.empty() &&
+      inflateSetDictionary(&zs_->s, hist_.data(), static_cast<uInt>(hist_.size())) != Z_OK) {
+    zrelease();
+    return false;
+  }
+  return true;
 }
 
-Inflater::~Inflater() {
-  if (z_->ready) inflateEnd(&z_->s);
+void Inflater::zrelease() noexcept {
+  if (!zs_ || owned_) return;
+  auto& v = zspares();
+  if (v.size() < kZSpares && v.capacity() > v.size()) v.push_back(std::move(zs_));
+  zs_.reset();
 }
 
-void Inflater::begin_message() noexcept {
-  out_ = 0;
-  error_ = "";
-  status_ = context_lost_ ? Status::no_context : Status::ok;
-  z_->drop_input();
-  if (no_context_takeover_ && z_->ready) {
-    z_->reset();
-    context_lost_ = false;
-    status_ = Status::ok;
+void Inflater::zdrop() noexcept {
+  owned_ = false;
+  zrelease();
+  std::vector<std::uint8_t>().swap(hist_);
+}
+
+void Inflater::remember(Bytes data) noexcept {
+  const std::size_t window = std::size_t{1} << window_bits_;
+  if (data.size() >= window) {
+    hist_.assign(data.end() - static_cast<std::ptrdiff_t>(window), data.end());
+  } else {
+    if (hist_.size() + data.size() > window) {
+      hist_.erase(hist_.begin(), hist_.begin() + static_cast<std::ptrdiff_t>(hist_.size() + data.size() - window));
+    }
+    if (hist_.capacity() < hist_.size() + data.size()) {
+      // Grows by doubling, never past the window.
+      hist_.reserve(std::min(window, std::max(hist_.size() + data.size(), 2 * hist_.capacity())));
+    }
+    hist_.insert(hist_.end(), data.begin(), data.end());
+  }
+  if (hist_.size() >= std::min(window, kOwnHistory) && zs_) {
+    // The decoder in hand has seen the same bytes (dictionary + this message's output so far):
+    // it becomes this direction's own, and the copy goes.
+    owned_ = true;
+    std::vector<std::uint8_t>().swap(hist_);
   }
 }
 
-Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
+Inflater::Status Inflater::run_zlib(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
+  if (!zacquire()) {
+    // No decoder could be had (out of memory): the message, and a context, cannot be verified.
+    status_ = Status::no_context;
+    context_lost_ = !no_context_takeover_;
+    zdrop();
+    return status_;
+  }
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
-  auto& s = z_->s;
+  auto& s = zs_->s;
   // zlib takes a non-const pointer but does not write through next_in.
   s.next_in = const_cast<Bytef*>(in.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
   std::size_t left = in.size();
@@ -288,12 +326,14 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
       const int rc = inflate(&s, Z_SYNC_FLUSH);
       const std::size_t produced = out.size() - s.avail_out;
       // data_type bit 128: inflate stopped right after a block (zlib.h, inflate()).
-      z_->boundary = (s.data_type & 128) != 0;
+      zs_->boundary = (s.data_type & 128) != 0;
       if (produced > 0 && !deliver(Bytes(out.data(), produced), sink)) return status_;
       if (rc == Z_STREAM_END) {
-        // A final deflate block (BFINAL): legal; the next message starts a new stream.
+        // A final deflate block (BFINAL): legal; what follows starts a new stream, with an
+        // empty window.
         inflateReset(&s);
-        z_->boundary = true;
+        if (!owned_) hist_.clear();
+        zs_->boundary = true;
         if (s.avail_in != 0) continue;
         break;
       }
@@ -304,15 +344,61 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
       }
     } while (s.avail_out == 0 || s.avail_in > 0);
   } while (left > 0);
-  z_->drop_input();
+  zs_->drop_input();
   return status_;
 }
 
-bool Inflater::at_block_boundary() const noexcept { return z_->at_block_boundary(); }
+// ---- both ---------------------------------------------------------------------------------------
 
-void Inflater::reset_stream() noexcept { z_->reset(); }
+Inflater::Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message_bytes)
+    : window_bits_(std::clamp(window_bits, 8, 15)),
+      no_context_takeover_(no_context_takeover),
+      max_(max_message_bytes) {
+  // release() and zrelease() never allocate.
+  if (auto& v = spares(); v.capacity() < kZSpares) v.reserve(kZSpares);
+  if (auto& v = zspares(); v.capacity() < kZSpares) v.reserve(kZSpares);
+}
 
-#endif
+Inflater::~Inflater() {
+  release();
+  owned_ = false;
+  zrelease();
+}
+
+void Inflater::begin_message() noexcept {
+  out_ = 0;
+  error_ = "";
+  status_ = context_lost_ ? Status::no_context : Status::ok;
+  if (no_context_takeover_) {
+    context_lost_ = false;
+    status_ = Status::ok;
+    if (use_isal()) {
+      acquire();
+      z_->reset();
+    } else if (zs_) {
+      zrelease();  // an earlier message never ended: the next one starts afresh
+    }
+  }
+  if (z_) z_->drop_input();
+  if (zs_) zs_->drop_input();
+}
+
+Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
+  return use_isal() ? run_isal(in, sink) : run_zlib(in, sink);
+}
+
+bool Inflater::at_block_boundary() const noexcept {
+  if (use_isal()) return z_ && z_->at_block_boundary();
+  return zs_ && zs_->at_block_boundary();
+}
+
+void Inflater::reset_stream() noexcept {
+  if (use_isal()) {
+    if (z_) z_->reset();
+  } else {
+    zdrop();
+  }
+}
 
 Inflater::Status Inflater::feed(Bytes compressed, InflateSink& sink) noexcept {
   if (compressed.empty()) return status_;
@@ -327,6 +413,7 @@ Inflater::Status Inflater::end_message(InflateSink& sink) noexcept {
     fail("message does not end on a deflate block boundary");
   }
   if (no_context_takeover_) release();  // the next message starts from an empty window anyway
+  zrelease();  // a pooled decoder goes back (the history stays); an owned one stays
   return status_;
 }
 
@@ -339,6 +426,8 @@ bool Inflater::deliver(Bytes data, InflateSink& sink) noexcept {
     return false;
   }
   sink.on_inflated(data);
+  // A context-takeover direction without a decoder of its own keeps the history itself.
+  if (!no_context_takeover_ && !owned_ && !use_isal()) remember(data);
   return true;
 }
 

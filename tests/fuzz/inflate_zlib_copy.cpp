@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <new>
+#include <vector>
 
 #include "wsdiag/common/byte_reader.h"
 

@@ -27,8 +27,9 @@
 #include <list>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
@@ -211,7 +212,9 @@ class FlowTable {
 
   Limits limits_;
   ConnectionObserver* observer_;
-  std::unordered_map<Key, std::unique_ptr<Connection>, KeyHash> table_;
+  /// Open addressing (absl's SwissTable): one probe of a packed control array per lookup, the
+  /// hash computed once per packet (it also picks the shard).
+  absl::flat_hash_map<Key, std::unique_ptr<Connection>, KeyHash> table_;
   std::list<Connection*> open_lru_;    ///< front = most recently active
   std::list<Connection*> closed_lru_;  ///< closed, lingering; front = most recent
   std::uint64_t next_id_ = 1;

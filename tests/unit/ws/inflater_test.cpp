@@ -280,6 +280,47 @@ TEST_CASE("inflate: output that fills the buffer exactly is all delivered before
   }
 }
 
+TEST_CASE("inflate: interleaved context-takeover directions share decoders and keep their windows", "[ws][inflate]") {
+  // Several directions inflate at once, their messages cut in pieces and fed round robin, so the
+  // per-thread decoders change hands mid-message; each direction's history grows past 8 KiB and
+  // past its window (issue #15: history kept between messages, then a decoder of its own).
+  for (int bits : {9, 12, 15}) {
+    constexpr int kDirs = 5;
+    std::vector<std::unique_ptr<Deflater>> def;
+    std::vector<std::unique_ptr<Inflater>> inf;
+    std::vector<Collect> got(kDirs);
+    std::vector<std::string> want(kDirs);
+    for (int d = 0; d < kDirs; ++d) {
+      def.push_back(std::make_unique<Deflater>(bits, false));
+      inf.push_back(std::make_unique<Inflater>(bits, false, 1 << 20));
+    }
+    for (int m = 0; m < 150; ++m) {
+      std::vector<Buf> msgs;
+      for (int d = 0; d < kDirs; ++d) {
+        // A token repeated three messages in a row: back-references across messages.
+        const std::string t = "{\"id\":" + std::to_string(m * 31 + d) + ",\"k\":\"" +
+                              std::string(static_cast<std::size_t>(20 + (m * 7 + d) % 50), static_cast<char>('a' + (m + d) % 26)) +
+                              "\",\"ref\":\"" + std::to_string((m / 3) * 1000003 + d) + "\"}";
+        want[static_cast<std::size_t>(d)] += t;
+        msgs.push_back(def[static_cast<std::size_t>(d)]->message(t));
+        inf[static_cast<std::size_t>(d)]->begin_message();
+      }
+      for (std::size_t off = 0;; off += 7) {
+        bool any = false;
+        for (std::size_t d = 0; d < kDirs; ++d) {
+          if (off >= msgs[d].size()) continue;
+          any = true;
+          const Bytes piece(msgs[d].data() + off, std::min<std::size_t>(7, msgs[d].size() - off));
+          REQUIRE(inf[d]->feed(piece, got[d]) == Inflater::Status::ok);
+        }
+        if (!any) break;
+      }
+      for (std::size_t d = 0; d < kDirs; ++d) REQUIRE(inf[d]->end_message(got[d]) == Inflater::Status::ok);
+    }
+    for (std::size_t d = 0; d < kDirs; ++d) CHECK(got[d].text == want[d]);
+  }
+}
+
 TEST_CASE("inflate: the backend is the one this binary was built for", "[ws][inflate]") {
 #if defined(WSDIAG_EXPECT_INFLATE_BACKEND)
   CHECK(std::string(Inflater::backend()) == WSDIAG_EXPECT_INFLATE_BACKEND);

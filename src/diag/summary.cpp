@@ -15,6 +15,22 @@ const char* to_string(TcpEndHow h) noexcept {
   return "open";
 }
 
+const char* to_string(WireEventKind k) noexcept {
+  switch (k) {
+    case WireEventKind::ping:
+      return "ping";
+    case WireEventKind::pong:
+      return "pong";
+    case WireEventKind::close:
+      return "close";
+    case WireEventKind::fin:
+      return "fin";
+    case WireEventKind::rst:
+      return "rst";
+  }
+  return "ping";
+}
+
 const Finding* ConnectionSummary::find(RuleId r) const noexcept {
   for (const Finding& f : findings) {
     if (f.rule == r) return &f;

@@ -12,6 +12,7 @@
 
 #include "wsdiag/report/describe.h"
 #include "wsdiag/report/report.h"
+#include "wsdiag/report/timeline.h"
 
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/report/text_util.h"
@@ -333,6 +334,7 @@ Json to_json(const ConnReport& c) {
   j["verdict"] = verdict_json(c.verdict);
   if (c.cause) j["cause"] = cause_json(*c.cause);
   if (s.tls) j["tls"] = tls_json(*s.tls);  // extra
+  j["timeline"] = timeline_json(build_timeline(s));  // extra: the Markdown diagram's steps (timeline.h)
   return j;
 }
 

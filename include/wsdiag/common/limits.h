@@ -35,6 +35,9 @@ struct Limits {
   /// Largest plaintext TLS handshake message kept for parsing (ClientHello, ServerHello,
   /// EncryptedExtensions); longer ones are skipped unparsed.
   std::size_t tls_handshake_bytes = 64 * 1024;
+  /// Pings and Pongs kept per connection for its timeline (the last ones); older ones are only
+  /// counted (diag::WireEvents::pings_pongs_not_kept).
+  std::size_t timeline_pings = 6;
 };
 
 }  // namespace wsdiag

@@ -105,6 +105,31 @@ struct DirCounters {
   PacketRef last_ping;
 };
 
+/// One control event on the wire, with the traffic counted before it: the raw material of a
+/// connection's timeline (report/timeline.h). Counters are cumulative from the connection's start,
+/// so the traffic between two kept events is their difference.
+enum class WireEventKind : std::uint8_t { ping, pong, close, fin, rst };
+const char* to_string(WireEventKind k) noexcept;
+
+struct WireEvent {
+  WireEventKind kind = WireEventKind::ping;
+  Side by = Side::none;                ///< the sender
+  PacketRef at;
+  std::optional<std::uint16_t> code;   ///< Close frames with a code
+  std::uint64_t messages[2] = {0, 0};  ///< data messages completed before it: [0] client, [1] server
+  std::uint64_t pings[2] = {0, 0};     ///< Pings sent before it, by side
+  std::uint64_t pongs[2] = {0, 0};
+  PacketRef last_message;              ///< the last data message (either side) before it; index 0: none
+};
+
+/// The connection's control events, bounded (Limits::timeline_pings): every first Close and every
+/// FIN/RST per side are kept; of the Pings and Pongs only the last ones (the others only count).
+struct WireEvents {
+  std::vector<WireEvent> kept;  ///< in packet order
+  std::uint64_t pings_pongs_not_kept = 0;
+  PacketRef last_message;       ///< the connection's last data message (either side)
+};
+
 /// What one side's packets were encapsulated in (the first tunnelled packet's layers).
 struct TunnelSide {
   Encap encap;
@@ -134,6 +159,7 @@ struct ConnectionSummary {
   DirCounters c2s, s2c;
   CloseSummary close;
   TcpEndSummary tcp_end;
+  WireEvents events;
   std::vector<Finding> findings;
   std::optional<tls::TlsFacts> tls;  ///< set when the connection is TLS (wss://)
 

@@ -165,7 +165,15 @@ std::string format_connection_text(const ConnReport& c, const TextOptions& o);
 
 // ---- markdown ----
 
+/// What a GitHub comment or issue body holds (characters; the writer counts bytes, never fewer).
+inline constexpr std::size_t kMarkdownLimit = 65'536;
+/// Problem connections first (a Mermaid sequence diagram each), healthy ones folded; the document
+/// stays under `limit` bytes by summarising the problem sections that do not fit.
 void write_markdown(std::FILE* out, const Report& r);
+void write_markdown(std::FILE* out, const Report& r, std::size_t limit);
+/// Not a clean close: a WebSocket (or undecrypted TLS) connection whose verdict is worse than
+/// info, whose close code is not 1000/1001, or with a warning or error finding.
+bool is_problem(const ConnReport& c);
 
 // ---- --frames TSV ----
 

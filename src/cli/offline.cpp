@@ -264,6 +264,14 @@ int run_streams(const Options& opt, const Limits& limits) {
   Pipeline pipe(limits, *writer);
   std::vector<CaptureInfo> infos;
   int status = run_files(opt, pipe, infos);
+  // The stream files are the payload as it was on the wire: what --streams is for, so they are not
+  // redacted; the index's addresses follow --anonymize, and a redacting run says so (issue #13 §1).
+  report::Redactor redactor(opt.redact);
+  if (opt.redact.anonymize) writer->rename_endpoints([&](const std::string& ep) { return redactor.endpoint(ep); });
+  if (opt.redact.redact) {
+    error_line(opt.streams_dir, "note: the stream files hold the payload as it was on the wire, secrets included "
+                                "(not redacted); --anonymize renames the addresses in index.tsv");
+  }
   try {
     writer->write_index();
   } catch (const std::exception& e) {

@@ -268,7 +268,7 @@ int run_streams(const Options& opt, const Limits& limits) {
   // redacted; the index's addresses follow --anonymize, and a redacting run says so (issue #13 §1).
   report::Redactor redactor(opt.redact);
   if (opt.redact.anonymize) writer->rename_endpoints([&](const std::string& ep) { return redactor.endpoint(ep); });
-  if (opt.redact.redact) {
+  if (opt.redact.redact && status == kExitOk) {  // after an input error, that error line alone
     error_line(opt.streams_dir, "note: the stream files hold the payload as it was on the wire, secrets included "
                                 "(not redacted); --anonymize renames the addresses in index.tsv");
   }

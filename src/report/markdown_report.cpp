@@ -175,10 +175,13 @@ std::string problem_section(const ConnReport& c) {
 
 std::string healthy_row(const ConnReport& c) {
   const auto& s = c.summary;
-  return fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, escape_markdown(s.client), escape_markdown(s.server),
+  std::string hidden;
+  for (const auto& what : c.redacted) hidden += (hidden.empty() ? "" : ", ") + what;
+  return fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.id, escape_markdown(s.client), escape_markdown(s.server),
                      escape_markdown(s.handshake.path.empty() ? std::string("-") : s.handshake.path),
                      escape_markdown(verdict_label(c.verdict, s)),
-                     human_duration_ms(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6));
+                     human_duration_ms(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6),
+                     hidden.empty() ? std::string("-") : escape_markdown(hidden));
 }
 
 }  // namespace
@@ -187,7 +190,9 @@ void write_markdown(std::FILE* out, const Report& r) { write_markdown(out, r, kM
 
 void write_markdown(std::FILE* out, const Report& r, std::size_t limit) {
   std::vector<const ConnReport*> problems, healthy;
-  for (const auto& c : r.connections) (is_problem(c) ? problems : healthy).push_back(&c);
+  // One connection (--conn, or a capture of one): its full section and diagram, whatever its verdict.
+  const bool single = r.connections.size() == 1;
+  for (const auto& c : r.connections) (single || is_problem(c) ? problems : healthy).push_back(&c);
   std::stable_sort(problems.begin(), problems.end(), [](const ConnReport* a, const ConnReport* b) {
     return a->verdict.severity > b->verdict.severity;  // errors first, then by id
   });
@@ -266,7 +271,7 @@ void write_markdown(std::FILE* out, const Report& r, std::size_t limit) {
   std::string md = head(shown);
 
   if (!problems.empty()) {
-    md += "## Problem connections\n\n";
+    md += single && !is_problem(*problems.front()) ? "## Connection\n\n" : "## Problem connections\n\n";
     for (const auto& sec : sections) md += sec;
     if (!left_out.empty()) {
       std::vector<std::uint64_t> sorted = left_out;
@@ -292,8 +297,8 @@ void write_markdown(std::FILE* out, const Report& r, std::size_t limit) {
     }
     fmt::format_to(std::back_inserter(md),
                    "## Other connections\n\n<details>\n<summary>{} connection{} closed cleanly or not WebSocket"
-                   "</summary>\n\n| id | client | server | path | verdict | duration |\n| ---: | --- | --- | --- | --- | "
-                   "--- |\n{}",
+                   "</summary>\n\n| id | client | server | path | verdict | duration | Redacted |\n| ---: | --- | --- | --- | "
+                   "--- | --- | --- |\n{}",
                    healthy.size(), healthy.size() == 1 ? "" : "s", rows);
     if (listed < healthy.size()) {
       fmt::format_to(std::back_inserter(md), "\n{} more not listed here; `--format table` lists every connection.\n",

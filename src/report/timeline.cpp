@@ -57,8 +57,7 @@ Counts totals_of(const diag::ConnectionSummary& s) {
   return c;
 }
 
-// The TCP endings the session did not record as events (a RST after the same side's FIN, or a
-// connection whose session did not see them): taken from the TCP facts, with no counts of their own.
+// Each side's first FIN and RST, from the TCP facts (the flow layer's, which every report shares).
 void add_missing_tcp_ends(const diag::ConnectionSummary& s, std::vector<WireEvent>& ev) {
   const auto& t = s.tcp_end;
   const auto add = [&](bool seen, WireEventKind kind, Side by, PacketRef at) {
@@ -140,10 +139,12 @@ Timeline build_timeline(const diag::ConnectionSummary& s) {
   };
 
   for (const auto& e : ev) {
-    const bool counted = e.kind != WireEventKind::fin && e.kind != WireEventKind::rst ? true
-                         : e.messages[0] + e.messages[1] + e.pings[0] + e.pings[1] + e.pongs[0] + e.pongs[1] != 0 ||
-                               e.last_message.index != 0;
-    if (counted) {
+    if (e.kind == WireEventKind::fin || e.kind == WireEventKind::rst) {
+      // The messages not yet drawn are put before the first FIN or RST (after a side's FIN only its
+      // peer may still send: drawn before it, such messages are the rare approximation here).
+      span(totals_of(s), s.events.last_message);
+      prev = totals_of(s);
+    } else {
       span(counts_of(e), e.last_message);
       prev = counts_of(e);
     }

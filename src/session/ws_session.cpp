@@ -957,8 +957,8 @@ void WsSession::record_event(diag::WireEventKind kind, Dir d, PacketRef at, std:
     e.pongs[i] = side_[i]->counters.pongs;
   }
   e.last_message = last_message_;
-  if (kind != diag::WireEventKind::ping && kind != diag::WireEventKind::pong) {
-    if (events_.empty()) events_.reserve(6);  // a first Close, a FIN and a RST per side
+  if (kind == diag::WireEventKind::close) {
+    if (events_.empty()) events_.reserve(2);  // the first Close of each side
     events_.push_back(e);
     return;
   }
@@ -977,10 +977,7 @@ void WsSession::record_event(diag::WireEventKind kind, Dir d, PacketRef at, std:
   ++ring_dropped_;
 }
 
-void WsSession::on_end(Dir d, reassembly::EndReason how, PacketRef at) {
-  if (how == reassembly::EndReason::fin || how == reassembly::EndReason::rst) {
-    record_event(how == reassembly::EndReason::fin ? diag::WireEventKind::fin : diag::WireEventKind::rst, d, at);
-  }
+void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   if (s.mode == Mode::ws) flush_carry(d);
   s.ended = true;

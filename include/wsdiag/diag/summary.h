@@ -105,10 +105,10 @@ struct DirCounters {
   PacketRef last_ping;
 };
 
-/// One control event on the wire, with the traffic counted before it: the raw material of a
-/// connection's timeline (report/timeline.h). Counters are cumulative from the connection's start,
-/// so the traffic between two kept events is their difference.
-enum class WireEventKind : std::uint8_t { ping, pong, close, fin, rst };
+/// One WebSocket control frame on the wire, with the traffic counted before it: the raw material
+/// of a connection's timeline (report/timeline.h), with TcpEndSummary's FINs and RSTs. Counters are
+/// cumulative from the connection's start, so the traffic between two kept events is their difference.
+enum class WireEventKind : std::uint8_t { ping, pong, close, fin, rst };  ///< fin/rst: timeline only
 const char* to_string(WireEventKind k) noexcept;
 
 struct WireEvent {
@@ -122,8 +122,8 @@ struct WireEvent {
   PacketRef last_message;              ///< the last data message (either side) before it; index 0: none
 };
 
-/// The connection's control events, bounded (Limits::timeline_pings): every first Close and every
-/// FIN/RST per side are kept; of the Pings and Pongs only the last ones (the others only count).
+/// The connection's control frames, bounded (Limits::timeline_pings): each side's first Close is
+/// kept; of the Pings and Pongs only the last ones (the others only count).
 struct WireEvents {
   std::vector<WireEvent> kept;  ///< in packet order
   std::uint64_t pings_pongs_not_kept = 0;

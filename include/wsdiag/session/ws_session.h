@@ -125,8 +125,8 @@ class WsSession : public reassembly::StreamSink {
   std::uint64_t held_dropped_ = 0;
   diag::CloseSummary close_;
   std::vector<diag::Finding> findings_;
-  // The timeline's control events (diag::WireEvents): first Close and FIN/RST per side (at most
-  // six), and a ring of the last Limits::timeline_pings Pings/Pongs, each allocated at its first use.
+  // The timeline's control events (diag::WireEvents): the first Close of each side, and a ring of
+  // the last Limits::timeline_pings Pings/Pongs, each allocated at its first use.
   void record_event(diag::WireEventKind kind, Dir d, PacketRef at, std::optional<std::uint16_t> code = {});
   std::vector<diag::WireEvent> events_;
   std::vector<diag::WireEvent> ping_ring_;

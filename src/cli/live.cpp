@@ -87,7 +87,7 @@ class LiveReporter : public session::Analyzer::Output {
     c.summary = std::move(s);
     report::diagnose_into(c);
     if (metrics != nullptr) metrics->on_connection(c);
-    if (!listed) return;
+    if (!listed || !opt_.only_allows(c)) return;
     if (diagnosed) {
       ++websocket_;
       ++by_verdict_[report::verdict_key(c.verdict)];
@@ -230,7 +230,8 @@ int run_live(const Options& opt) {
   const std::string& dev = live.capture.device;
   // --format was validated by the parser; without it, the output decides (below).
   const report::Format asked = report::parse_format(opt.format).value_or(report::Format::text);
-  if (opt.format_given && (asked == report::Format::json || asked == report::Format::markdown)) {
+  if (opt.format_given && (asked == report::Format::json || asked == report::Format::markdown ||
+                           asked == report::Format::table)) {
     error_line(dev, fmt::format("live capture writes text or jsonl (one connection a line as each ends), "
                                 "not {}; save with -w FILE and analyse the file for a {} report",
                                 report::to_string(asked), report::to_string(asked)));

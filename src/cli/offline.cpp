@@ -22,6 +22,7 @@
 #include "wsdiag/cli/cli.h"
 #include "wsdiag/cli/output.h"
 #include "wsdiag/cli/pipeline.h"
+#include "wsdiag/cli/save_pcap.h"
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
@@ -52,6 +53,17 @@ class Collector : public session::Analyzer::Output {
     report::ConnReport c;
     c.summary = std::move(s);
     report::diagnose_into(c);
+    if (!opt_.only_allows(c)) {  // --only: not reported, nor in the patterns
+      const std::lock_guard<std::mutex> lock(mutex_);
+      ++tcp_connections_;
+      ++only_skipped_;
+      return;
+    }
+    // --save-pcap: the connection's real endpoints and packet span, before redaction renames them.
+    PcapPick pick;
+    if (!opt_.save_pcap.empty()) {
+      pick = {c.summary.id, c.summary.client, c.summary.server, c.summary.first.index, c.summary.last.index};
+    }
     const bool fail = diagnosed && fail_on_ != nullptr && fail_on_->matches(c);
     redactor_.apply(c);
     // After redaction: the patterns name servers the way the rest of the report does (--anonymize).
@@ -61,6 +73,7 @@ class Collector : public session::Analyzer::Output {
     const std::lock_guard<std::mutex> lock(mutex_);
     ++tcp_connections_;
     if (ending) endings_.push_back(*ending);
+    if (!opt_.save_pcap.empty()) picks_.push_back(std::move(pick));
     if (fail) failed_ = true;
     if (streaming()) {
       report::write_json_line(out_, c);
@@ -81,10 +94,13 @@ class Collector : public session::Analyzer::Output {
   [[nodiscard]] bool streaming() const noexcept { return fmt_ == report::Format::jsonl && !opt_.frames; }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
   std::vector<report::ConnReport>& connections() { return conns_; }
+  std::vector<PcapPick>& picks() { return picks_; }
+  [[nodiscard]] std::uint64_t only_skipped() const noexcept { return only_skipped_; }
   /// Replaces provisional connection ids (see run_sharded) everywhere they were kept.
   void renumber(const std::function<std::uint64_t(std::uint64_t)>& map) {
     for (auto& c : conns_) c.summary.id = map(c.summary.id);
     for (auto& e : endings_) e.id = map(e.id);
+    for (auto& p : picks_) p.id = map(p.id);
     json_.renumber(map);
   }
   [[nodiscard]] std::uint64_t tcp_connections() const noexcept { return tcp_connections_; }
@@ -99,6 +115,8 @@ class Collector : public session::Analyzer::Output {
   const FailOn* fail_on_;
   std::vector<report::ConnReport> conns_;
   std::vector<diag::EndingFact> endings_;  // a few dozen bytes per connection, for the patterns
+  std::vector<PcapPick> picks_;            // --save-pcap only
+  std::uint64_t only_skipped_ = 0;
   report::Redactor redactor_;
   report::JsonDocument json_;
   bool spill_failed_ = false;
@@ -247,6 +265,14 @@ int run_streams(const Options& opt, const Limits& limits) {
   Pipeline pipe(limits, *writer);
   std::vector<CaptureInfo> infos;
   int status = run_files(opt, pipe, infos);
+  // The stream files are the payload as it was on the wire: what --streams is for, so they are not
+  // redacted; the index's addresses follow --anonymize, and a redacting run says so (issue #13 §1).
+  report::Redactor redactor(opt.redact);
+  if (opt.redact.anonymize) writer->rename_endpoints([&](const std::string& ep) { return redactor.endpoint(ep); });
+  if (opt.redact.redact && status == kExitOk) {  // after an input error, that error line alone
+    error_line(opt.streams_dir, "note: the stream files hold the payload as it was on the wire, secrets included "
+                                "(not redacted); --anonymize renames the addresses in index.tsv");
+  }
   try {
     writer->write_index();
   } catch (const std::exception& e) {
@@ -354,6 +380,9 @@ int run_offline(const Options& opt) {
       case report::Format::markdown:
         report::write_markdown(out, rep);
         break;
+      case report::Format::table:
+        report::write_table(out, rep);
+        break;
       case report::Format::jsonl:
         break;
       case report::Format::text: {
@@ -369,6 +398,18 @@ int run_offline(const Options& opt) {
   if (std::fflush(out) != 0 || std::ferror(out) != 0) {
     error_line(output.name(), "write error");
     status = kExitError;
+  }
+  if (!opt.save_pcap.empty() && !opt.frames) {
+    // A second pass over the files (save_pcap.h): the reported connections are known only now.
+    const auto saved = save_pcap(opt.save_pcap, opt.files, opt.filter, opt.live.count, collector.picks(), limits);
+    if (!saved.error.empty()) {
+      error_line(opt.save_pcap, "error: " + saved.error);
+      status = kExitError;
+    } else {
+      error_line(opt.save_pcap, fmt::format("{} packet{} of {} reported connection{} saved", saved.packets,
+                                            saved.packets == 1 ? "" : "s", collector.picks().size(),
+                                            collector.picks().size() == 1 ? "" : "s"));
+    }
   }
   if (status == kExitOk && collector.failed()) status = kExitFailOn;
   return status;

@@ -70,11 +70,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
   app.get_formatter()->column_width(34);
   std::vector<std::string> read_files;
   std::string fail_on;
+  std::string only;
   app.add_option("files", opt.files, "pcap or pcapng capture files (\"-\" reads standard input)");
   app.add_option("-r,--read", read_files, "a capture file to read, as tcpdump's -r (may repeat)");
   app.add_option("-f,--filter", opt.filter, "BPF filter (libpcap syntax), e.g. 'tcp port 8080'");
-  app.add_option("--format", opt.format, "report format: text, json, jsonl, markdown")
-      ->check(CLI::IsMember({"text", "json", "jsonl", "markdown"}));
+  app.add_option("--format", opt.format, "report format: text, json, jsonl, markdown, table (a line per connection)")
+      ->check(CLI::IsMember({"text", "json", "jsonl", "markdown", "table"}));
   app.add_option("-o,--output", opt.output, "write to FILE instead of standard output");
   app.add_option("--conn", opt.conn, "report only connection ID, in full detail");
   app.add_option("--ws-port", opt.ws_ports,
@@ -92,6 +93,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
   app.add_option("--fail-on", fail_on,
                  "exit 1 if a connection matches: close codes (1006), severities (error, warning), "
                  "rule ids (client-unmasked), open, handshake-failed; comma-separated");
+  app.add_option("--only", only,
+                 "report only the connections that match, as --fail-on reads it (e.g. 1006,handshake-failed)");
+  app.add_option("--save-pcap", opt.save_pcap,
+                 "write the packets of the reported connections (after --conn, --only) to FILE (pcap)");
   app.add_flag("--all", opt.all, "also list TCP connections that are not WebSocket");
   // Redaction (report/redact.h; issue #13): on by default in every output.
   bool no_redact = false;
@@ -176,6 +181,29 @@ std::optional<int> parse_options(int argc, char** argv, Options& opt) {
                          "handshake-failed)\n", bad);
       return kExitError;
     }
+  }
+  if (!only.empty()) {
+    std::string bad;
+    opt.only = FailOn::parse(only, bad);
+    if (!opt.only) {
+      fmt::print(stderr, "wsdiag: --only: unknown condition '{}' (close code, error, warning, rule id, open, "
+                         "handshake-failed)\n", bad);
+      return kExitError;
+    }
+  }
+  if (opt.only && opt.frames) {
+    fmt::print(stderr, "wsdiag: error: --only needs each connection's diagnosis, made when it ends; --frames "
+                       "lists frames as they come (use --conn ID)\n");
+    return kExitError;
+  }
+  if (!opt.save_pcap.empty() && (opt.is_live() || opt.frames || !opt.streams_dir.empty())) {
+    fmt::print(stderr, "wsdiag: error: --save-pcap works with a report of capture files (live: -w FILE saves "
+                       "the packets)\n");
+    return kExitError;
+  }
+  if (!opt.save_pcap.empty() && std::find(opt.files.begin(), opt.files.end(), "-") != opt.files.end()) {
+    fmt::print(stderr, "wsdiag: error: --save-pcap reads the capture files a second time: not standard input\n");
+    return kExitError;
   }
   // Options that would do nothing here are refused, with the reason (issue #13 §4).
   if (!opt.is_live()) {

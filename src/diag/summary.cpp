@@ -31,6 +31,22 @@ bool answered_kind(AppHeartbeat h) noexcept {
   return h == AppHeartbeat::engine_io || h == AppHeartbeat::mqtt || h == AppHeartbeat::graphql_ws;
 }
 
+const char* to_string(WireEventKind k) noexcept {
+  switch (k) {
+    case WireEventKind::ping:
+      return "ping";
+    case WireEventKind::pong:
+      return "pong";
+    case WireEventKind::close:
+      return "close";
+    case WireEventKind::fin:
+      return "fin";
+    case WireEventKind::rst:
+      return "rst";
+  }
+  return "ping";
+}
+
 const Finding* ConnectionSummary::find(RuleId r) const noexcept {
   for (const Finding& f : findings) {
     if (f.rule == r) return &f;

@@ -136,16 +136,25 @@ Verdict make_closed(const ConnectionSummary& s) {
     v.cause += " No Close reply was seen before the capture ended.";
   }
 
-  // How TCP ended after it.
-  const bool after = t.at.index == 0 || c.at.index == 0 || t.at.index >= c.at.index;
+  // How TCP ended, in the order it happened (issue #13 §4): "then" only after the last Close said
+  // above (the echo when there was one); a FIN between the Close and its echo is said to be so.
+  const PacketRef said = c.echoed ? c.echo_at : c.at;
+  const bool after = t.at.index == 0 || said.index == 0 || t.at.index >= said.index;
+  const bool before_echo = !after && c.echoed && c.at.index != 0 && t.at.index >= c.at.index;
+  const bool completed = c.echoed && t.at.index != 0 && t.at.index >= c.echo_at.index;
   const std::string tcp_who = t.by == Side::none ? std::string("one side") : the_side(t.by);
   if (t.how == TcpEndHow::fin) {
-    v.cause += fmt::format(" {} {}closed TCP {}.", capitalised(tcp_who), after ? "then " : "",
-                           tagged("FIN", t.at));
+    if (before_echo) {
+      v.cause += fmt::format(" {} had already closed TCP {}, before that reply.", capitalised(tcp_who),
+                             tagged("FIN", t.at));
+    } else {
+      v.cause += fmt::format(" {} {}closed TCP {}.", capitalised(tcp_who), after ? "then " : "",
+                             tagged("FIN", t.at));
+    }
   } else if (t.how == TcpEndHow::rst) {
     v.cause += fmt::format(" {} {}reset TCP {}, {} the close handshake completed.",
-                           capitalised(tcp_who), after ? "then " : "", tagged("RST", t.at),
-                           c.echoed ? "after" : "before");
+                           capitalised(tcp_who), after ? "then " : before_echo ? "had already " : "",
+                           tagged("RST", t.at), completed ? "after" : "before");
   } else {
     v.cause += " TCP was still open when the capture ended.";
   }

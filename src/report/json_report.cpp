@@ -12,6 +12,7 @@
 
 #include "wsdiag/report/describe.h"
 #include "wsdiag/report/report.h"
+#include "wsdiag/report/timeline.h"
 
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/report/text_util.h"
@@ -351,6 +352,7 @@ Json to_json(const ConnReport& c) {
                               {"loopback", p.loopback}, {"proxy", p.proxy}, {"summary", p.line}};
   }
   if (s.tls) j["tls"] = tls_json(*s.tls);  // extra
+  j["timeline"] = timeline_json(build_timeline(s));  // extra: the Markdown diagram's steps (timeline.h)
   return j;
 }
 

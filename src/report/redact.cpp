@@ -203,6 +203,12 @@ std::string Redactor::pseudonym(std::string_view ip) {
   return it->second;
 }
 
+std::string Redactor::endpoint(std::string_view ep) {
+  if (!o_.anonymize) return std::string(ep);
+  Pairs seen;
+  return anonymize_endpoint(ep, seen);
+}
+
 std::string Redactor::anonymize_endpoint(std::string_view ep, Pairs& seen) {
   const std::string_view ip = endpoint_ip(ep);
   if (ip.empty()) return std::string(ep);

@@ -17,6 +17,7 @@ std::optional<Format> parse_format(std::string_view s) noexcept {
   if (s == "json") return Format::json;
   if (s == "jsonl") return Format::jsonl;
   if (s == "markdown" || s == "md") return Format::markdown;
+  if (s == "table") return Format::table;
   return std::nullopt;
 }
 
@@ -26,6 +27,7 @@ const char* to_string(Format f) noexcept {
     case Format::json: return "json";
     case Format::jsonl: return "jsonl";
     case Format::markdown: return "markdown";
+    case Format::table: return "table";
   }
   return "text";
 }

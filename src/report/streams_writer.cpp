@@ -90,4 +90,11 @@ void StreamsWriter::write_index() {
   if (!error_.empty()) throw std::runtime_error(error_);
 }
 
+void StreamsWriter::rename_endpoints(const std::function<std::string(const std::string&)>& name) {
+  for (auto& r : rows_) {
+    r.client = name(r.client);
+    r.server = name(r.server);
+  }
+}
+
 }  // namespace wsdiag::report

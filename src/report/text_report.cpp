@@ -194,6 +194,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
     hist += s.tcp_handshake_seen ? " (client SYN captured)" : " (no SYN captured)";
   }
   b.field("history", hist);
+  if (const std::string filter = wireshark_filter(s); !filter.empty()) b.field("wireshark", filter);
   if (!c.redacted.empty()) {
     std::string hidden;
     for (const auto& what : c.redacted) hidden += (hidden.empty() ? "" : ", ") + what;
@@ -314,6 +315,16 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
     const std::size_t pad = label_w - display_width(label);
     b.line(fmt::format("  {}{}  {:>11}  {}", label, std::string(pad, ' '), row.count,
                        b.paint(diag::to_string(row.severity), severity_sgr(row.severity))));
+  }
+
+  if (r.connections.size() > 1) {
+    // The same verdict on the same server, path and cause: one line each, with the connection ids.
+    const auto groups = group_connections(r);
+    if (groups.size() < r.connections.size()) {
+      b.line("");
+      b.line(b.paint("groups (verdict, server, path, cause)", kBold));
+      for (const auto& g : group_lines(groups, 20)) b.wrapped("  ", g, 4);
+    }
   }
 
   if (!r.patterns.empty()) {

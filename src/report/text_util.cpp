@@ -138,6 +138,22 @@ std::string escape_markdown(std::string_view raw) {
   return out;
 }
 
+std::string escape_mermaid(std::string_view raw) {
+  const std::string safe = escape_terminal(raw);
+  std::string out;
+  out.reserve(safe.size() + 8);
+  for (const char c : safe) {
+    switch (c) {
+      case '#': case ';': case ':': case '<': case '>': case '&': case '"': case '`': case '{': case '}':
+      case '[': case ']': case '|': case '\\': case '%': case '\n': case '\r':
+        out += fmt::format("#{};", static_cast<int>(static_cast<unsigned char>(c)));
+        break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::size_t display_width(std::string_view s) noexcept {
   std::size_t width = 0;
   std::size_t i = 0;

@@ -415,10 +415,13 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
       }
     }
     if (!close_sent) {
+      s_.record_event(diag::WireEventKind::close, dir_, at,
+                      cp.has_code ? std::optional<std::uint16_t>(cp.code) : std::nullopt);
       close_sent = true;
       close_at = at;
     }
   } else if (h.opcode == op::ping) {
+    s_.record_event(diag::WireEventKind::ping, dir_, at);
     ++counters.pings;
     if (counters.first_ping.index == 0) counters.first_ping = at;
     counters.last_ping = at;
@@ -434,6 +437,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     std::copy_n(ctrl_payload.begin(), kept, p.data.begin());
     p.at = at;
   } else if (h.opcode == op::pong) {
+    s_.record_event(diag::WireEventKind::pong, dir_, at);
     ++counters.pongs;
     // A Pong answers the Ping with the same payload, and with it every older one (§5.5.3 lets a
     // side answer only the most recent). An unsolicited Pong (no Ping outstanding) is a heartbeat.
@@ -515,6 +519,7 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
   ++counters.messages;
   counters.last_message = at;
   if (!msg_unverifiable) record_heartbeat(heartbeat.finish(msg_app_bytes), at);
+  s_.last_message_ = at;
   // A compressed message that failed to inflate has no defined size: how much came out before the
   // failure depends on the backend and on where TCP cut the payload, so none of it is counted.
   const bool inflate_failed = msg_compressed && msg_unverifiable;
@@ -964,6 +969,38 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
   }
 }
 
+void WsSession::record_event(diag::WireEventKind kind, Dir d, PacketRef at, std::optional<std::uint16_t> code) {
+  diag::WireEvent e;
+  e.kind = kind;
+  e.by = diag::side_of(d);
+  e.at = at;
+  e.code = code;
+  for (int i = 0; i < 2; ++i) {
+    e.messages[i] = side_[i]->counters.messages;
+    e.pings[i] = side_[i]->counters.pings;
+    e.pongs[i] = side_[i]->counters.pongs;
+  }
+  e.last_message = last_message_;
+  if (kind == diag::WireEventKind::close) {
+    if (events_.empty()) events_.reserve(2);  // the first Close of each side
+    events_.push_back(e);
+    return;
+  }
+  const std::size_t cap = limits_->timeline_pings;
+  if (cap == 0) {
+    ++ring_dropped_;
+    return;
+  }
+  if (ping_ring_.size() < cap) {
+    if (ping_ring_.empty()) ping_ring_.reserve(cap);
+    ping_ring_.push_back(e);
+    return;
+  }
+  ping_ring_[ring_next_] = e;  // overwrite the oldest
+  ring_next_ = (ring_next_ + 1) % cap;
+  ++ring_dropped_;
+}
+
 void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   if (s.mode == Mode::ws) flush_carry(d);
@@ -1077,6 +1114,12 @@ diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
   s.client_path = c.path(Dir::c2s);
   s.server_path = c.path(Dir::s2c);
   finish_tcp_facts(c, s);
+  s.events.kept = std::move(events_);
+  s.events.kept.insert(s.events.kept.end(), ping_ring_.begin(), ping_ring_.end());
+  std::stable_sort(s.events.kept.begin(), s.events.kept.end(),
+                   [](const diag::WireEvent& a, const diag::WireEvent& b) { return a.at.index < b.at.index; });
+  s.events.pings_pongs_not_kept = ring_dropped_;
+  s.events.last_message = last_message_;
   if (!websocket_) return s;
 
   // Handshake facts.

@@ -17,7 +17,7 @@
 
 namespace wsdiag::cli {
 
-/// --fail-on: a comma list of close codes (1006), severities (error, warning, info: that or
+/// --fail-on and --only: a comma list of close codes (1006), severities (error, warning, info: that or
 /// worse), rule ids (client-unmasked), "open" and "handshake-failed".
 struct FailOn {
   std::vector<std::uint16_t> codes;
@@ -47,10 +47,12 @@ struct Options {
   std::string filter;              ///< -f BPF
   std::string streams_dir;
   std::string output;              ///< -o FILE ("" or "-" = stdout)
-  std::string format = "text";
+  std::string format = "text";     ///< text, json, jsonl, markdown, table
   bool format_given = false;       ///< --format was on the command line (live picks one otherwise)
   std::string color = "auto";
   std::optional<FailOn> fail_on;  ///< --fail-on, parsed
+  std::optional<FailOn> only;     ///< --only: report only the connections that match (same syntax)
+  std::string save_pcap;          ///< --save-pcap FILE: the reported connections' packets
   std::uint64_t conn = 0;
   std::vector<std::string> ws_ports;  ///< --ws-port PORT or LOW-HIGH, repeatable
   session::PortRanges ws_port_set;    ///< the same, parsed
@@ -67,6 +69,8 @@ struct Options {
   LiveModeOptions live;
 
   [[nodiscard]] bool is_live() const noexcept { return !live.capture.device.empty(); }
+  /// --only: true if the diagnosed connection is to be reported (always without --only).
+  [[nodiscard]] bool only_allows(const report::ConnReport& c) const { return !only || only->matches(c); }
   /// The Limits the options ask for (max connections, out-of-order bytes).
   [[nodiscard]] Limits limits() const noexcept;
 };

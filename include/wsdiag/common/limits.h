@@ -41,6 +41,9 @@ struct Limits {
   std::int64_t pattern_window_ns = 600'000'000'000;
   std::size_t pattern_window_endings = 65'536;
   std::int64_t pattern_settle_ns = 2'000'000'000;
+  /// Pings and Pongs kept per connection for its timeline (the last ones); older ones are only
+  /// counted (diag::WireEvents::pings_pongs_not_kept).
+  std::size_t timeline_pings = 6;
 };
 
 }  // namespace wsdiag

@@ -134,6 +134,31 @@ struct DirCounters {
   AppHeartbeats app;       ///< application heartbeats (not counted in pings/pongs)
 };
 
+/// One WebSocket control frame on the wire, with the traffic counted before it: the raw material
+/// of a connection's timeline (report/timeline.h), with TcpEndSummary's FINs and RSTs. Counters are
+/// cumulative from the connection's start, so the traffic between two kept events is their difference.
+enum class WireEventKind : std::uint8_t { ping, pong, close, fin, rst };  ///< fin/rst: timeline only
+const char* to_string(WireEventKind k) noexcept;
+
+struct WireEvent {
+  WireEventKind kind = WireEventKind::ping;
+  Side by = Side::none;                ///< the sender
+  PacketRef at;
+  std::optional<std::uint16_t> code;   ///< Close frames with a code
+  std::uint64_t messages[2] = {0, 0};  ///< data messages completed before it: [0] client, [1] server
+  std::uint64_t pings[2] = {0, 0};     ///< Pings sent before it, by side
+  std::uint64_t pongs[2] = {0, 0};
+  PacketRef last_message;              ///< the last data message (either side) before it; index 0: none
+};
+
+/// The connection's control frames, bounded (Limits::timeline_pings): each side's first Close is
+/// kept; of the Pings and Pongs only the last ones (the others only count).
+struct WireEvents {
+  std::vector<WireEvent> kept;  ///< in packet order
+  std::uint64_t pings_pongs_not_kept = 0;
+  PacketRef last_message;       ///< the connection's last data message (either side)
+};
+
 /// What one side's packets were encapsulated in (the first tunnelled packet's layers).
 struct TunnelSide {
   Encap encap;
@@ -167,6 +192,7 @@ struct ConnectionSummary {
   /// window probes, its first RST (filled by the flow layer, common/path_facts.h).
   SideFacts client_path;
   SideFacts server_path;
+  WireEvents events;
   std::vector<Finding> findings;
   std::optional<tls::TlsFacts> tls;  ///< set when the connection is TLS (wss://)
 

@@ -66,6 +66,8 @@ class Redactor {
   void apply(CaptureMeta& m) const;
   /// Every capture, and the run-level note (Report::redaction).
   void apply(Report& r);
+  /// An "ip:port" endpoint as reports show it: its pseudonym with --anonymize, else unchanged.
+  [[nodiscard]] std::string endpoint(std::string_view ep);
   /// The preview a --frames line may show for this frame.
   [[nodiscard]] std::string_view preview(std::string_view text_preview) const noexcept;
   /// One line saying what this run hides and how to show it ("" when nothing is hidden).

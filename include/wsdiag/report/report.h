@@ -78,9 +78,9 @@ struct Report {
   std::string redaction;                ///< what the run hides and how to show it (Redactor::note)
 };
 
-enum class Format : std::uint8_t { text, json, jsonl, markdown };
+enum class Format : std::uint8_t { text, json, jsonl, markdown, table };
 
-/// "text", "json", "jsonl", "markdown" (or "md"); nullopt for anything else.
+/// "text", "json", "jsonl", "markdown" (or "md"), "table"; nullopt for anything else.
 std::optional<Format> parse_format(std::string_view s) noexcept;
 const char* to_string(Format f) noexcept;
 
@@ -171,7 +171,41 @@ std::string format_pattern_text(const diag::Pattern& p, const TextOptions& o);
 
 // ---- markdown ----
 
+/// What a GitHub comment or issue body holds (characters; the writer counts bytes, never fewer).
+inline constexpr std::size_t kMarkdownLimit = 65'536;
+/// Problem connections first (a Mermaid sequence diagram each), healthy ones folded; the document
+/// stays under `limit` bytes by summarising the problem sections that do not fit.
 void write_markdown(std::FILE* out, const Report& r);
+void write_markdown(std::FILE* out, const Report& r, std::size_t limit);
+/// Not a clean close: a WebSocket (or undecrypted TLS) connection whose verdict is worse than
+/// info, whose close code is not 1000/1001, or with a warning or error finding.
+bool is_problem(const ConnReport& c);
+
+// ---- table (--format table) ----
+
+/// One line per connection, in columns: id, client, server, path, verdict, side, duration, idle
+/// before the end, cause; then the groups (write_groups). Plain text, aligned, no colour.
+void write_table(std::FILE* out, const Report& r);
+
+/// A group of connections with the same verdict, server, path and cause (the summary of a big run).
+struct ConnGroup {
+  std::string verdict;  ///< verdict_label
+  diag::Severity severity = diag::Severity::info;
+  std::string server;
+  std::string path;     ///< the request path (redacted as the report is), "" when none was seen
+  std::string cause;    ///< the likely cause's id, "" when none
+  std::vector<std::uint64_t> ids;
+};
+/// The report's connections grouped by verdict, server, path and cause: worst severity first,
+/// then the largest group.
+std::vector<ConnGroup> group_connections(const Report& r);
+/// "1006 Abnormal Closure  10.0.0.2:8080 /chat  idle-timeout  x12: #3 #5 ..." lines (ids capped at
+/// `max_ids` per group), escaped for a terminal.
+std::vector<std::string> group_lines(const std::vector<ConnGroup>& groups, std::size_t max_ids);
+
+/// The Wireshark display filter that selects one connection's packets, from its "ip:port"
+/// endpoints ("[v6]:port" for IPv6); only the ports when the addresses are pseudonyms (--anonymize).
+std::string wireshark_filter(const diag::ConnectionSummary& s);
 
 // ---- --frames TSV ----
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ class StreamsWriter : public flow::ConnectionObserver {
   explicit StreamsWriter(std::filesystem::path dir);
   std::unique_ptr<reassembly::StreamSink> on_open(flow::Connection& c) override;
   void on_close(flow::Connection& c) override;
+  /// Renames every connection's endpoints in the index (--anonymize: Redactor::endpoint).
+  void rename_endpoints(const std::function<std::string(const std::string&)>& name);
   /// Writes DIR/index.tsv (connections in id order). Throws std::runtime_error on I/O failure.
   void write_index();
   /// First write error, if any ("" if none).

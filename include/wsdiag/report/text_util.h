@@ -28,6 +28,10 @@ std::string escape_terminal(std::string_view raw);
 /// A Markdown table cell or inline value: escape_terminal, then backslash and the characters
 /// Markdown gives meaning to (| ` * _ [ ] ~) backslash-escaped and & < > as entities.
 std::string escape_markdown(std::string_view raw);
+/// Text for a Mermaid diagram (a message, a note, a participant's name): escape_terminal, then
+/// every character Mermaid's grammar or HTML gives a meaning (# ; : < > & " ` { } [ ] | \ %) as a
+/// Mermaid entity code "#NN;". Safe inside a fenced code block: it never contains a backtick.
+std::string escape_mermaid(std::string_view raw);
 
 /// Columns a string takes on a terminal, counting each code point as one column (bytes that are
 /// not UTF-8 as one each). ANSI colour sequences are not counted.

@@ -127,6 +127,14 @@ class WsSession : public reassembly::StreamSink {
   std::uint64_t held_dropped_ = 0;
   diag::CloseSummary close_;
   std::vector<diag::Finding> findings_;
+  // The timeline's control events (diag::WireEvents): the first Close of each side, and a ring of
+  // the last Limits::timeline_pings Pings/Pongs, each allocated at its first use.
+  void record_event(diag::WireEventKind kind, Dir d, PacketRef at, std::optional<std::uint16_t> code = {});
+  std::vector<diag::WireEvent> events_;
+  std::vector<diag::WireEvent> ping_ring_;
+  std::size_t ring_next_ = 0;
+  std::uint64_t ring_dropped_ = 0;
+  PacketRef last_message_{};
   friend class Side;
 };
 

@@ -340,4 +340,16 @@ std::string TlsTally::line() const {
                      not_decrypted, not_decrypted == 1 ? "" : "s", sni);
 }
 
+const diag::Pattern* pattern_of(std::span<const diag::Pattern> patterns, std::uint64_t id) {
+  for (const auto& p : patterns) {
+    if (std::binary_search(p.members.begin(), p.members.end(), id)) return &p;
+  }
+  return nullptr;
+}
+
+std::string pattern_membership(const diag::Pattern& p) {
+  return fmt::format("{} ({}): one of {} connections; {}", p.id, diag::to_string(p.confidence), p.members.size(),
+                     p.summary);
+}
+
 }  // namespace wsdiag::report

@@ -35,7 +35,7 @@ void row(std::string& out, std::string_view fact, std::string_view escaped_value
   fmt::format_to(std::back_inserter(out), "| {} | {} |\n", fact, escaped_value);
 }
 
-void connection_section(std::string& out, const ConnReport& c) {
+void connection_section(std::string& out, const ConnReport& c, std::span<const diag::Pattern> patterns) {
   const auto& s = c.summary;
   const auto& v = c.verdict;
   fmt::format_to(std::back_inserter(out), "### #{} {} → {}: {} ({})\n\n", s.id,
@@ -62,6 +62,7 @@ void connection_section(std::string& out, const ConnReport& c) {
     row(out, "likely cause", escape_markdown(fmt::format("{} ({}): {}", c.cause->id,
                                                          diag::to_string(c.cause->confidence), c.cause->evidence)));
   }
+  if (const diag::Pattern* g = pattern_of(patterns, s.id)) row(out, "pattern", escape_markdown(pattern_membership(*g)));
   if (c.capture_point) row(out, "capture point", escape_markdown(c.capture_point->line));
   row(out, "handshake", joined(describe_handshake(s, true)));
   const bool traffic = s.c2s.frames + s.s2c.frames != 0 || s.close.seen || s.handshake.ok;
@@ -163,9 +164,9 @@ void verdict_table(std::string& md, const Report& r, const std::set<std::uint64_
   md += '\n';
 }
 
-std::string problem_section(const ConnReport& c) {
+std::string problem_section(const ConnReport& c, std::span<const diag::Pattern> patterns) {
   std::string out = fmt::format("<a id=\"{}\"></a>\n\n", anchor(c.summary.id));
-  connection_section(out, c);
+  connection_section(out, c, patterns);
   // The diagram follows the facts' heading, before the tables (timeline.h builds its steps).
   const auto t = build_timeline(c.summary);
   std::string diagram = "```mermaid\n" + mermaid_sequence(c.summary, t) + "```\n\n";
@@ -260,7 +261,7 @@ void write_markdown(std::FILE* out, const Report& r, std::size_t limit) {
       left_out.push_back(c->summary.id);
       continue;
     }
-    std::string sec = problem_section(*c);
+    std::string sec = problem_section(*c, r.patterns);
     if (used + sec.size() > budget) {
       left_out.push_back(c->summary.id);
       continue;

@@ -150,7 +150,8 @@ void rule_explanations(TextBuilder& b, const diag::ConnectionSummary& s) {
   }
 }
 
-void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
+void connection_block(TextBuilder& b, const ConnReport& c, bool detail,
+                      std::span<const diag::Pattern> patterns = {}) {
   const auto& s = c.summary;
   const auto& v = c.verdict;
   const char* sgr = severity_sgr(v.severity);
@@ -161,6 +162,9 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail) {
   if (!v.summary.empty()) b.wrapped("  ", escape_terminal(v.summary), 2);
   if (c.cause) {
     b.field("why", fmt::format("{} ({}): {}", c.cause->id, diag::to_string(c.cause->confidence), c.cause->evidence));
+  }
+  if (const diag::Pattern* g = pattern_of(patterns, s.id)) {
+    b.field("pattern", pattern_membership(*g));
   }
   if (c.capture_point) b.field("captured", c.capture_point->line);
   if (!v.cause.empty()) b.field("cause", v.cause);
@@ -335,7 +339,7 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
 
   for (const auto& c : r.connections) {
     b.line("");
-    connection_block(b, c, o.detail);
+    connection_block(b, c, o.detail, r.patterns);
   }
 
   std::uint64_t sev[3] = {0, 0, 0};

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/summary.h"
 
 namespace wsdiag::report {
@@ -15,6 +17,11 @@ namespace wsdiag::report {
 std::string verdict_label(const diag::Verdict& v, const diag::ConnectionSummary& s);
 /// "client", "server", "both", or `none_text` for Side::none.
 std::string side_text(diag::Side side, const char* none_text = "-");
+/// The run-level group (patterns) a connection belongs to, or nullptr. Reports say it under the
+/// connection's own cause: one socket alone cannot tell a crash from an idle timeout, its group can.
+const diag::Pattern* pattern_of(std::span<const diag::Pattern> patterns, std::uint64_t id);
+/// "correlated-teardown (likely): one of 22 connections; <the group's summary>".
+std::string pattern_membership(const diag::Pattern& p);
 /// Milliseconds from the connection's first packet to `at` (0 for an unset ref).
 double offset_ms(const diag::ConnectionSummary& s, PacketRef at);
 /// Time from the first Close to its echo, if the Close was echoed.

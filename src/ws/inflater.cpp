@@ -184,7 +184,9 @@ bool Inflater::replay_exact(InflateSink& sink) noexcept {
   const std::uint8_t* from = s.next_in;
   const std::uint32_t n = s.avail_in;
   std::uint8_t none = 0;
-  for (std::uint32_t i = 0;;) {
+  // Each call takes a byte or decodes at least a symbol from the (at most 64) bits held: bounded.
+  const std::uint64_t max_calls = 9ull * n + 128;
+  for (std::uint32_t i = 0, calls = 0; calls < max_calls; ++calls) {
     s.next_in = const_cast<std::uint8_t*>(from + i);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     s.avail_in = i < n ? 1 : 0;
     s.next_out = &none;

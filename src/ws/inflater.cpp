@@ -149,8 +149,10 @@ const char* isal_error_text(int rc) noexcept {
 // which it uses near the end of its input, stops exactly there. Which one meets the reference
 // depends on how TCP cut the message. So while the stream is that young, the decoder state is
 // saved before each call (its scalars; the Huffman tables too when the call starts inside a
-// Huffman block, whose tables it goes on with), and a call that ends in INVALID_LOOKBACK is replayed
-// from it a byte of input at a time, which keeps ISA-L in its careful loop (replay_exact()).
+// Huffman block, whose tables it goes on with), and a call that ends in an error is replayed from it
+// a byte of input at a time, which keeps ISA-L in its careful loop (replay_exact()). (Its fast loop
+// also runs a few bytes past an invalid symbol; on older streams the bytes handed on before such an
+// error may still depend on the cuts, which the session never uses: a failed message is not counted.)
 namespace {
 constexpr std::size_t kTablesBegin = offsetof(inflate_state, lit_huff_code);
 constexpr std::size_t kTablesEnd = offsetof(inflate_state, block_state);
@@ -203,7 +205,7 @@ bool Inflater::replay_exact(InflateSink& sink) noexcept {
     if (at == i && !produced && i >= n) break;  // all of the call's input went through
     i = std::max(i, at);
   }
-  fail("invalid distance too far back");  // the original call met it; the replay must too
+  fail("inflate failed");  // the original call met an error; the replay must too
   return false;
 }
 
@@ -292,7 +294,7 @@ Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {
     const bool young = s.total_out < ISAL_DEF_HIST_SIZE;  // see replay_exact()
     if (young) save(s, snapshot());
     const int rc = isal_inflate(&s);
-    if (rc == ISAL_INVALID_LOOKBACK && young) {
+    if (rc < 0 && young) {
       if (z_->header == Z::HeaderState::passed) z_->header = Z::HeaderState::idle;
       (void)replay_exact(sink);
       return status_;

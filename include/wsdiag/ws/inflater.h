@@ -67,8 +67,8 @@ class Inflater {
   [[nodiscard]] bool at_block_boundary() const noexcept;
   /// ISA-L backend: hands on what the decoder holds (false past the cap) and keeps its history.
   bool drain(InflateSink& sink) noexcept;
-  /// ISA-L backend: re-runs a call that met an invalid back-reference from the state saved before
-  /// it, a byte at a time, so exactly what preceded the reference is handed on (always fails).
+  /// ISA-L backend: re-runs a call that met an error on a young stream from the state saved before
+  /// it, a byte at a time, so exactly what preceded the error is handed on (always fails).
   bool replay_exact(InflateSink& sink) noexcept;
   /// ISA-L backend: checks the block header the decoder reads next (false: malformed, failed).
   bool check_header(Bytes rest) noexcept;

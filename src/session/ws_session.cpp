@@ -87,20 +87,23 @@ enum class Start : std::uint8_t { no, yes, need_more };
 // fewer bytes than a header) followed by `bytes`: need_more while the two together are still too
 // short to hold the header. Only the header's bytes are joined (no payload copy).
 Start plausible_start_across(Bytes held, Bytes bytes, Dir d, bool deflate) {
-  std::array<std::uint8_t, ws::kMaxFrameHeader> head{};
+  // held (at most 13 bytes) and enough of `bytes` for this header and, when the frame ends inside
+  // held, the next one.
+  std::array<std::uint8_t, 3 * ws::kMaxFrameHeader> head{};
   const std::size_t from_bytes = std::min(bytes.size(), head.size() - held.size());
   std::copy(held.begin(), held.end(), head.begin());
   std::copy_n(bytes.begin(), from_bytes, head.begin() + static_cast<std::ptrdiff_t>(held.size()));
+  const Bytes view(head.data(), held.size() + from_bytes);
   FrameHeader h;
-  const std::size_t n = ws::decode_frame_header(Bytes(head.data(), held.size() + from_bytes), h);
+  const std::size_t n = ws::decode_frame_header(view, h);
   if (n == 0) return Start::need_more;  // fewer bytes than the header needs (never 14 or more)
   if (!plausible_header(h, d, deflate)) return Start::no;
-  const std::uint64_t frame_end = n + h.payload_len;  // > held.size(): the header was not complete there
-  if (frame_end < held.size() + bytes.size()) {
-    const Bytes after = bytes.subspan(static_cast<std::size_t>(frame_end - held.size()));
-    return plausible_frame_start(after, d, deflate, 1) ? Start::yes : Start::no;
-  }
-  return Start::yes;
+  const std::uint64_t frame_end = n + h.payload_len;
+  if (frame_end >= held.size() + bytes.size()) return Start::yes;
+  // The next header: inside the joined bytes when the frame ends within held, else in `bytes`.
+  const Bytes after = frame_end < held.size() ? view.subspan(static_cast<std::size_t>(frame_end))
+                                              : bytes.subspan(static_cast<std::size_t>(frame_end - held.size()));
+  return plausible_frame_start(after, d, deflate, 1) ? Start::yes : Start::no;
 }
 
 // Stricter than plausible_frame_start: the chunk must hold only whole, valid frames for this

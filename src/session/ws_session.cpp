@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "wsdiag/diag/tls_verdict.h"
@@ -55,6 +56,16 @@ double ms_between(PacketRef a, PacketRef b) {
   return static_cast<double>(b.ts_ns - a.ts_ns) / 1e6;
 }
 
+// The header checks of plausible_frame_start.
+bool plausible_header(const FrameHeader& h, Dir d, bool deflate) {
+  if (ws::is_reserved_opcode(h.opcode)) return false;
+  if ((h.rsv & 3) != 0 || ((h.rsv & 4) != 0 && !deflate)) return false;
+  if (h.masked != (d == Dir::c2s)) return false;
+  if (ws::is_control_opcode(h.opcode) && (!h.fin || h.payload_len > 125)) return false;
+  if (h.length_not_minimal || h.payload_len > kMaxPlausiblePayload) return false;
+  return true;
+}
+
 // Would a frame plausibly start here? Used to regain framing after a gap or when decoding starts
 // mid-stream: the header must be valid for this direction and, if the chunk holds more bytes than
 // the frame, the next header must be valid too.
@@ -62,16 +73,37 @@ bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth = 0) {
   FrameHeader h;
   const std::size_t n = ws::decode_frame_header(b, h);
   if (n == 0) return depth > 0;  // a cut-off second header is fine
-  if (ws::is_reserved_opcode(h.opcode)) return false;
-  if ((h.rsv & 3) != 0 || ((h.rsv & 4) != 0 && !deflate)) return false;
-  if (h.masked != (d == Dir::c2s)) return false;
-  if (ws::is_control_opcode(h.opcode) && (!h.fin || h.payload_len > 125)) return false;
-  if (h.length_not_minimal || h.payload_len > kMaxPlausiblePayload) return false;
+  if (!plausible_header(h, d, deflate)) return false;
   const std::uint64_t frame_end = n + h.payload_len;
   if (depth == 0 && frame_end < b.size()) {
     return plausible_frame_start(b.subspan(static_cast<std::size_t>(frame_end)), d, deflate, 1);
   }
   return true;
+}
+
+enum class Start : std::uint8_t { no, yes, need_more };
+
+// plausible_frame_start on `held` (the start of a header cut off at the end of earlier segments,
+// fewer bytes than a header) followed by `bytes`: need_more while the two together are still too
+// short to hold the header. Only the header's bytes are joined (no payload copy).
+Start plausible_start_across(Bytes held, Bytes bytes, Dir d, bool deflate) {
+  // held (at most 13 bytes) and enough of `bytes` for this header and, when the frame ends inside
+  // held, the next one.
+  std::array<std::uint8_t, 3 * ws::kMaxFrameHeader> head{};
+  const std::size_t from_bytes = std::min(bytes.size(), head.size() - held.size());
+  std::copy(held.begin(), held.end(), head.begin());
+  std::copy_n(bytes.begin(), from_bytes, head.begin() + static_cast<std::ptrdiff_t>(held.size()));
+  const Bytes view(head.data(), held.size() + from_bytes);
+  FrameHeader h;
+  const std::size_t n = ws::decode_frame_header(view, h);
+  if (n == 0) return Start::need_more;  // fewer bytes than the header needs (never 14 or more)
+  if (!plausible_header(h, d, deflate)) return Start::no;
+  const std::uint64_t frame_end = n + h.payload_len;
+  if (frame_end >= held.size() + bytes.size()) return Start::yes;
+  // The next header: inside the joined bytes when the frame ends within held, else in `bytes`.
+  const Bytes after = frame_end < held.size() ? view.subspan(static_cast<std::size_t>(frame_end))
+                                              : bytes.subspan(static_cast<std::size_t>(frame_end - held.size()));
+  return plausible_frame_start(after, d, deflate, 1) ? Start::yes : Start::no;
 }
 
 // Stricter than plausible_frame_start: the chunk must hold only whole, valid frames for this
@@ -178,6 +210,13 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   std::array<std::uint8_t, ws::kMaxFrameHeader> carry{};
   std::size_t carry_len = 0;
   PacketRef carry_at{};
+  // While framing is lost: the bytes since the oldest candidate frame start that are still too few
+  // for a header (segments shorter than a header), judged together with the next segment
+  // (regain_framing). Bit i of resync_starts: a segment began at resync_held[i], a candidate too.
+  std::array<std::uint8_t, ws::kMaxFrameHeader - 1> resync_held{};
+  std::uint8_t resync_len = 0;
+  std::uint16_t resync_starts = 0;
+  PacketRef resync_at{};
   std::vector<std::uint8_t> ctrl;  // the current control frame's payload (bounded)
   bool ctrl_gap = false;
   // close and ping state
@@ -681,14 +720,56 @@ void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
   }
   if (s.start_desynced || s.parser_.desynced()) {
     // Regain framing only where a frame plausibly starts (a TCP segment often begins one).
-    if (!plausible_frame_start(bytes, d, hs_.deflate.enabled || forced_)) return;
+    if (!regain_framing(d, bytes, at)) return;
     s.start_desynced = false;
     if (s.parser_.desynced()) s.parser_.resync();
     s.in_message = false;
     s.resumed = true;
+    if (s.resync_len > 0) {
+      // The frame started in earlier, shorter segments: its first bytes go first.
+      const std::size_t n = s.resync_len;
+      s.resync_len = 0;
+      s.resync_starts = 0;
+      if (probing_) ++probe_chunks_;
+      s.parser_.feed(Bytes(s.resync_held.data(), n), s.resync_at);
+    }
   }
   if (probing_) ++probe_chunks_;
   s.parser_.feed(bytes, at);
+}
+
+bool WsSession::regain_framing(Dir d, Bytes bytes, PacketRef at) {
+  // Candidates are segment starts. A segment shorter than a frame header cannot be judged alone:
+  // its bytes are held (fewer than a header, so at most 13) and judged with what follows, so
+  // framing is regained however finely TCP cut the stream. A candidate that fails gives way to
+  // the next segment start among the held bytes, then to this segment's own start.
+  auto& s = *side_[static_cast<int>(d)];
+  const bool deflate = hs_.deflate.enabled || forced_;
+  for (;;) {
+    const Bytes held(s.resync_held.data(), s.resync_len);
+    const Start r = plausible_start_across(held, bytes, d, deflate);
+    if (r == Start::yes) return true;
+    if (r == Start::need_more) {
+      // held + bytes are fewer than a header: keep them all.
+      if (s.resync_len == 0) s.resync_at = at;
+      s.resync_starts = static_cast<std::uint16_t>(s.resync_starts | (1u << s.resync_len));
+      std::copy(bytes.begin(), bytes.end(), s.resync_held.begin() + s.resync_len);
+      s.resync_len = static_cast<std::uint8_t>(s.resync_len + bytes.size());
+      return false;
+    }
+    if (s.resync_len == 0) return false;  // this segment does not start a frame: dropped
+    // Drop the oldest candidate; the next one is the next held segment start, if any.
+    const std::uint16_t later = static_cast<std::uint16_t>(s.resync_starts & ~1u);
+    if (later == 0) {
+      s.resync_len = 0;
+      s.resync_starts = 0;
+      continue;
+    }
+    const auto k = static_cast<std::uint8_t>(std::countr_zero(later));
+    std::copy(s.resync_held.begin() + k, s.resync_held.begin() + s.resync_len, s.resync_held.begin());
+    s.resync_len = static_cast<std::uint8_t>(s.resync_len - k);
+    s.resync_starts = static_cast<std::uint16_t>(later >> k);
+  }
 }
 
 bool WsSession::doubtful_length(const FrameHeader& h) noexcept {
@@ -918,6 +999,8 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
   switch (s.mode) {
     case Mode::ws:
       flush_carry(d);
+      s.resync_len = 0;  // bytes held to regain framing do not join what follows a hole
+      s.resync_starts = 0;
       if (s.start_desynced) return;
       s.parser_.gap(len, at);
       if (s.parser_.desynced() && !s.desync_reported) {

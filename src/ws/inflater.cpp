@@ -10,6 +10,11 @@
 
 #if defined(WSDIAG_HAVE_ISAL)
 #include <isa-l/igzip_lib.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "wsdiag/ws/deflate_header.h"
 #endif
 #include <zlib.h>
 
@@ -34,6 +39,12 @@ struct Inflater::Z {
   inflate_state s{};  // ~85 KiB: 64 KiB of history + lookahead, the Huffman tables
   int bits = 15;
   std::array<std::uint8_t, 16> carry{};  // read-ahead bytes handed back after a final block
+  /// The header of the block ISA-L reads next, checked the way zlib checks it (deflate_header.h):
+  /// idle until ISA-L waits for a header, checking while its bytes arrive, passed once judged
+  /// well-formed (until ISA-L has read it).
+  enum class HeaderState : std::uint8_t { idle, checking, passed };
+  HeaderState header = HeaderState::idle;
+  DeflateHeaderCheck check;
   /// A new stream. isal_inflate_reset() leaves next_in/avail_in alone: they are cleared here, so
   /// a stream never reads input that belonged to an earlier call (a buffer that no longer exists).
   void reset() noexcept {
@@ -43,6 +54,7 @@ struct Inflater::Z {
     s.next_in = nullptr;
     s.avail_in = 0;
     carry = {};
+    header = HeaderState::idle;
   }
   /// Input is only ever a view for the duration of one run(): forget it when the call returns.
   void drop_input() noexcept {
@@ -108,14 +120,144 @@ const char* isal_error_text(int rc) noexcept {
 }
 }  // namespace
 
+// ISA-L's fast decoding loop moves its output pointer past a match before it checks the match's
+// distance, so when a back-reference reaches before the start of the stream (possible only while
+// the stream has produced less than a window of output) the call returns INVALID_LOOKBACK with up
+// to 258 bytes that were never decoded (stale buffer contents) counted as output; its careful loop,
+// which it uses near the end of its input, stops exactly there. Which one meets the reference
+// depends on how TCP cut the message. So while the stream is that young, the decoder state is
+// saved before each call (its scalars; the Huffman tables too when the call starts inside a
+// Huffman block, whose tables it goes on with), and a call that ends in an error is replayed from it
+// a byte of input at a time, which keeps ISA-L in its careful loop (replay_exact()). (Its fast loop
+// also runs a few bytes past an invalid symbol; on older streams the bytes handed on before such an
+// error may still depend on the cuts, which the session never uses: a failed message is not counted.)
+namespace {
+constexpr std::size_t kTablesBegin = offsetof(inflate_state, lit_huff_code);
+constexpr std::size_t kTablesEnd = offsetof(inflate_state, block_state);
+constexpr std::size_t kStateEnd = offsetof(inflate_state, tmp_out_buffer);  // history not included
+struct Snapshot {
+  std::array<std::uint8_t, kStateEnd> bytes{};
+  bool tables = false;
+};
+Snapshot& snapshot() noexcept {
+  thread_local Snapshot snap;  // one call at a time per thread: not kept per stream
+  return snap;
+}
+void save(const inflate_state& s, Snapshot& snap) noexcept {
+  const auto* from = reinterpret_cast<const std::uint8_t*>(&s);
+  snap.tables = s.block_state == ISAL_BLOCK_CODED;
+  std::memcpy(snap.bytes.data(), from, kTablesBegin);
+  if (snap.tables) std::memcpy(snap.bytes.data() + kTablesBegin, from + kTablesBegin, kTablesEnd - kTablesBegin);
+  std::memcpy(snap.bytes.data() + kTablesEnd, from + kTablesEnd, kStateEnd - kTablesEnd);
+}
+void restore(inflate_state& s, const Snapshot& snap) noexcept {
+  auto* to = reinterpret_cast<std::uint8_t*>(&s);
+  std::memcpy(to, snap.bytes.data(), kTablesBegin);
+  if (snap.tables) std::memcpy(to + kTablesBegin, snap.bytes.data() + kTablesBegin, kTablesEnd - kTablesBegin);
+  std::memcpy(to + kTablesEnd, snap.bytes.data() + kTablesEnd, kStateEnd - kTablesEnd);
+}
+}  // namespace
+
+bool Inflater::replay_exact(InflateSink& sink) noexcept {
+  auto& s = z_->s;
+  restore(s, snapshot());
+  const std::uint8_t* from = s.next_in;
+  const std::uint32_t n = s.avail_in;
+  std::uint8_t none = 0;
+  // Each call takes a byte or decodes at least a symbol from the (at most 64) bits held: bounded.
+  const std::uint64_t max_calls = 9ull * n + 128;
+  for (std::uint32_t i = 0, calls = 0; calls < max_calls; ++calls) {
+    s.next_in = const_cast<std::uint8_t*>(from + i);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    s.avail_in = i < n ? 1 : 0;
+    s.next_out = &none;
+    s.avail_out = 0;
+    const int rc = isal_inflate(&s);
+    const bool produced = s.tmp_out_processed != s.tmp_out_valid;
+    if (!drain(sink)) return false;
+    if (rc < 0) {
+      fail(isal_error_text(rc));
+      return false;
+    }
+    if (s.block_state == ISAL_BLOCK_INPUT_DONE || s.block_state == ISAL_BLOCK_FINISH) break;  // cannot happen
+    const auto at = static_cast<std::uint32_t>(s.next_in - from);
+    if (at == i && !produced && i >= n) break;  // all of the call's input went through
+    i = std::max(i, at);
+  }
+  fail("inflate failed");  // the original call met an error; the replay must too
+  return false;
+}
+
+// Hands on everything ISA-L decoded into its internal buffer, then keeps only the last 32 KiB
+// there as history, as isal_inflate() itself does: the next call then always decodes into the
+// internal buffer again (see run()). False when the size cap was passed.
+bool Inflater::drain(InflateSink& sink) noexcept {
+  auto& s = z_->s;
+  while (s.tmp_out_processed < s.tmp_out_valid) {
+    const auto n = std::min<std::size_t>(static_cast<std::size_t>(s.tmp_out_valid - s.tmp_out_processed), kOutChunk);
+    const Bytes piece(s.tmp_out_buffer + s.tmp_out_processed, n);
+    s.tmp_out_processed += static_cast<std::int32_t>(n);
+    s.total_out += static_cast<std::uint32_t>(n);  // what isal_inflate() counts when it copies out
+    if (!deliver(piece, sink)) return false;
+  }
+  // total_out is 32 bits and only its size relative to the window matters (references before
+  // the start of the stream): keep it from wrapping on long-lived connections.
+  if (s.total_out > (1u << 30)) s.total_out = 1u << 30;
+  constexpr std::int32_t kHist = ISAL_DEF_HIST_SIZE;
+  if (s.tmp_out_processed >= kHist) {
+    const std::int32_t shift = s.tmp_out_valid - kHist;
+    std::memmove(s.tmp_out_buffer, s.tmp_out_buffer + shift, static_cast<std::size_t>(kHist));
+    s.tmp_out_valid = kHist;
+    s.tmp_out_processed = kHist;
+  }
+  return true;
+}
+
+// Starts (or goes on with) the check of the block header ISA-L reads next, on the bits it holds and
+// then `rest`. False when the header is malformed (the message then fails).
+bool Inflater::check_header(Bytes rest) noexcept {
+  auto& z = *z_;
+  auto& s = z.s;
+  using H = Z::HeaderState;
+  if (z.header == H::idle) {
+    if (s.block_state != ISAL_BLOCK_NEW_HDR && s.block_state != ISAL_BLOCK_HDR) return true;
+    // The header starts with the bits ISA-L holds; waiting for the rest of a header
+    // (ISAL_BLOCK_HDR), it keeps the bytes that followed them in its tmp_in_buffer.
+    z.header = H::checking;
+    z.check.begin(s.read_in, s.read_in_length);
+    if (s.block_state == ISAL_BLOCK_HDR && s.tmp_in_size > 0) {
+      (void)z.check.feed(Bytes(s.tmp_in_buffer, static_cast<std::size_t>(s.tmp_in_size)));
+    }
+    if (s.avail_in > 0) (void)z.check.feed(Bytes(s.next_in, s.avail_in));
+  }
+  if (z.header != H::checking) return true;
+  const auto r = z.check.feed(rest);
+  if (r == DeflateHeaderCheck::Result::need_more) return true;
+  if (r == DeflateHeaderCheck::Result::invalid) {
+    fail(z.check.why());
+    return false;
+  }
+  z.header = H::passed;
+  return true;
+}
+
 Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
   acquire();  // no-op unless a no-context-takeover message is fed without begin_message()
-  std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = z_->s;
+  // ISA-L builds its Huffman tables without checking that the code sets are complete, so it
+  // would accept blocks zlib refuses: each header it is about to read is checked first. Headers
+  // that start inside one isal_inflate() call are not seen (README "Fuzzing").
+  if (z_->header == Z::HeaderState::checking && !check_header(in)) return status_;
   std::size_t left = in.size();
   const std::uint8_t* next = in.data();
+  // No output space of our own: ISA-L then decodes into its internal buffer only, and drain()
+  // takes the bytes from there. Given room, isal_inflate() decodes straight into the caller's
+  // buffer once its own is empty, and an error met there loses what that call decoded: whether a
+  // corrupt message first passed the size cap (over_limit) or failed (error) would depend on how
+  // TCP cut it. Here everything decoded before an error is handed on, whatever the cuts.
+  std::uint8_t none = 0;
   for (;;) {
+    if (z_->header == Z::HeaderState::idle && !check_header(Bytes(next, left))) return status_;
     if (s.avail_in == 0 && left > 0) {
       const auto take = static_cast<std::uint32_t>(std::min<std::size_t>(left, std::numeric_limits<std::uint32_t>::max()));
       // ISA-L takes a non-const pointer but does not write through next_in.
@@ -124,27 +266,23 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
       next += take;
       left -= take;
     }
-    s.next_out = out.data();
-    s.avail_out = static_cast<std::uint32_t>(out.size());
+    s.next_out = &none;
+    s.avail_out = 0;
     const std::uint32_t in_before = s.avail_in;
+    const bool young = s.total_out < ISAL_DEF_HIST_SIZE;  // see replay_exact()
+    if (young) save(s, snapshot());
     const int rc = isal_inflate(&s);
-    const std::size_t produced = out.size() - s.avail_out;
-    // total_out is 32 bits and only its size relative to the window matters (references before
-    // the start of the stream): keep it from wrapping on long-lived connections.
-    if (s.total_out > (1u << 30)) s.total_out = 1u << 30;
-    if (produced > 0) {
-      if (!deliver(Bytes(out.data(), produced), sink)) return status_;
+    if (rc < 0 && young) {
+      if (z_->header == Z::HeaderState::passed) z_->header = Z::HeaderState::idle;
+      (void)replay_exact(sink);
+      return status_;
     }
+    // A checked header is read as soon as ISA-L is called with it whole.
+    if (z_->header == Z::HeaderState::passed) z_->header = Z::HeaderState::idle;
+    // Nothing is copied out (no room given): whatever the call decoded is still in the buffer.
+    const bool produced = s.tmp_out_processed != s.tmp_out_valid;
+    if (!drain(sink)) return status_;
     if (rc < 0) {
-      // ISA-L stops copying out at the caller's buffer size: what it decoded before the error and
-      // still holds is the valid prefix too. Hand it on, so that whether the message first passes
-      // the size limit or fails never depends on how TCP cut its payload.
-      while (s.tmp_out_processed < s.tmp_out_valid) {
-        const auto n = std::min<std::size_t>(static_cast<std::size_t>(s.tmp_out_valid - s.tmp_out_processed), kOutChunk);
-        const Bytes rest(s.tmp_out_buffer + s.tmp_out_processed, n);
-        s.tmp_out_processed += static_cast<std::int32_t>(n);
-        if (!deliver(rest, sink)) return status_;
-      }
       fail(isal_error_text(rc));
       return status_;
     }
@@ -173,12 +311,14 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
       if (n == 0 && left == 0) break;
       continue;
     }
-    if (s.avail_out == 0) continue;  // the output buffer filled: more may be pending
+    // Its buffer filled, or the input ended, or the final block's output was drained (the next
+    // call marks the stream finished): call again until a call gives nothing.
+    if (produced) continue;
     if (s.avail_in == 0) {
       if (left == 0) break;  // all taken (partial symbols are kept by the decoder)
       continue;
     }
-    if (s.avail_in == in_before && produced == 0) {
+    if (s.avail_in == in_before) {
       fail("inflate made no progress");  // neither input taken nor output given: cannot go on
       return status_;
     }

@@ -117,6 +117,34 @@ def deflate_config(head, side):
     return cfg
 
 
+# tunnel_fuzz.cpp's carriers: (outer, value) -> index; outer "udp4", "ip4", "ip6" or "ether"
+TUNNEL_CARRIERS = [("udp4", 4789), ("udp4", 8472), ("udp4", 6081), ("udp4", 2152), ("ip4", 47), ("ip4", 4),
+                   ("ip4", 41), ("ip6", 47), ("ip6", 4), ("ip6", 41), ("ip4", 137), ("ether", 0x8847),
+                   ("ether", 0x8864)]
+
+
+def tunnel_body(frame):
+    """(carrier index, the bytes after the outer headers tunnel_fuzz.cpp writes) of an Ethernet frame
+    whose outer layer leads to a tunnel, else None."""
+    if len(frame) < 14:
+        return None
+    etype = struct.unpack_from(">H", frame, 12)[0]
+    if ("ether", etype) in TUNNEL_CARRIERS:
+        return TUNNEL_CARRIERS.index(("ether", etype)), frame[14:]
+    if etype == 0x0800 and len(frame) >= 34:
+        ihl = (frame[14] & 15) * 4
+        proto = frame[23]
+        if proto == 17 and len(frame) >= 14 + ihl + 8:
+            port = struct.unpack_from(">H", frame, 14 + ihl + 2)[0]
+            if ("udp4", port) in TUNNEL_CARRIERS:
+                return TUNNEL_CARRIERS.index(("udp4", port)), frame[14 + ihl + 8:]
+        elif ("ip4", proto) in TUNNEL_CARRIERS:
+            return TUNNEL_CARRIERS.index(("ip4", proto)), frame[14 + ihl:]
+    if etype == 0x86DD and len(frame) >= 54 and ("ip6", frame[20]) in TUNNEL_CARRIERS:
+        return TUNNEL_CARRIERS.index(("ip6", frame[20])), frame[54:]
+    return None
+
+
 def from_pcap(path, out):
     """Regression inputs in this harness's formats from a reproducer capture: the conversation
     script of each connection (OUT/conversation/NAME-N) and its compressed messages
@@ -181,6 +209,27 @@ def main(argv):
             cap.pcap.write(tmp, recs)
             counts["pipeline"] = counts.get("pipeline", 0) + 1
 
+        # tunnel: each record's bytes after the outer headers the harness writes itself
+        if cap.pcap.linktype == 1:
+            recs, carrier = bytearray(), None
+            for r in cap.pcap.records[:16]:
+                tb = tunnel_body(r.data)
+                if tb is None or (carrier is not None and tb[0] != carrier):
+                    continue
+                carrier = tb[0]
+                recs += struct.pack("<HB", len(tb[1]), max(0, min(255, r.orig_len - len(r.data)))) + tb[1]
+            if carrier is not None:
+                put("tunnel", base, bytes([carrier, 3]) + recs)
+
+        # tls: each direction's stream of a TLS connection, from its first record header
+        for c in cap.conns[:2]:
+            for d in (c.dirs["c2s"], c.dirs["s2c"]):
+                if len(d.stream) >= 5 and d.stream[0] in (0x14, 0x15, 0x16, 0x17) and d.stream[1] == 3:
+                    flags = 0x40 if d.name == "s2c" else 0x00
+                    tag = f"{base}-{c.id}-{d.name}"
+                    put("tls", tag, bytes([flags]) + seed_bytes(tag) + d.stream[:MAX_SEED])
+                    put("tls", tag + "-gap", bytes([flags | 5]) + seed_bytes(tag) + b"\x20" + d.stream[:MAX_SEED])
+
         # decode: the first records, raw, with the capture's link type
         lt = cap.pcap.linktype
         if lt in LINKTYPES:
@@ -216,6 +265,25 @@ def main(argv):
                 if zmsgs:
                     body = b"".join(struct.pack("<H", len(p)) + p for p in zmsgs if len(p) < 65536)
                     put("inflate", f"{tag}-{d.name}", bytes([deflate_config(resp, d.name)]) + seed_bytes(tag) + body)
+
+    # keylog: the key logs written by the TLS samples' clients, and the head of a pcapng file with
+    # Decryption Secrets Blocks (its blocks up to the first packet)
+    for name in sorted(f for f in os.listdir(samples) if f.endswith(".keys")):
+        with open(os.path.join(samples, name), "rb") as f:
+            text = f.read()[:MAX_SEED]
+        put("keylog", name.rsplit(".", 1)[0], b"\x00" + seed_bytes(name) + text)
+    for name in sorted(f for f in os.listdir(samples) if f.endswith(".pcapng")):
+        with open(os.path.join(samples, name), "rb") as f:
+            raw = f.read()
+        head, at = bytearray(), 0
+        while at + 12 <= len(raw) and len(head) < 4 * MAX_SEED:
+            btype, blen = struct.unpack_from("<II", raw, at)
+            if blen < 12 or btype in (2, 3, 6):
+                break
+            head += raw[at:at + blen]
+            at += blen
+        if any(struct.unpack_from("<I", head, i)[0] == 0x544C534B for i in range(0, max(0, len(head) - 3), 4)):
+            put("keylog", name.rsplit(".", 1)[0], b"\x01" + seed_bytes(name) + bytes(head))
 
     # decode: IPv4 fragments cut from a real TCP segment (first fragment, a middle one, the last).
     frag_src = os.path.join(samples, "close-1000-by-client.pcap")

@@ -88,6 +88,9 @@ class WsSession : public reassembly::StreamSink {
   void on_response_head(PacketRef at, Bytes rest);
   void start_ws(Dir d, PacketRef at);
   void feed_ws(Dir d, Bytes bytes, PacketRef at);
+  /// While framing is lost: true when a frame plausibly starts at a segment start among the bytes
+  /// held from earlier short segments, or at this one's (held bytes are then fed first).
+  bool regain_framing(Dir d, Bytes bytes, PacketRef at);
   /// Framing lost on an impossible length (issue #10 §3): whether the frame in progress announced
   /// a length that cannot be right, and the check of each segment that follows; true = held.
   [[nodiscard]] static bool doubtful_length(const ws::FrameHeader& h) noexcept;

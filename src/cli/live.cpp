@@ -398,8 +398,9 @@ int run_live(const Options& opt) {
     }
   }
   g_capture = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  // The handlers stay until the report is written: timeout(1), and shells that signal a whole
+  // process group, deliver the stop signal twice, and the second must not lose the report (the
+  // finish is bounded by the open connections).
 
   // Capture end: every connection still open is reported as open.
   pipe.finish();

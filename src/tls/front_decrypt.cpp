@@ -85,6 +85,7 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
     }
   }
   long n = try_open(h, body);
+  if (n < 0 && !st.secrets_complete()) st.late_lookup();  // live: the next secret may be logged by now
   if (n < 0 && st.secrets) {
     // The peer moved on to its next secret before we saw why (early data rejected, a lost
     // Finished): try the next epoch once.
@@ -140,6 +141,7 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
   if (to_app) {
     to_app = false;
     enc_hs.reset();
+    if (!(c2s ? st.secrets->client_app0 : st.secrets->server_app0).present()) st.late_lookup();
     const Secret& s = c2s ? st.secrets->client_app0 : st.secrets->server_app0;
     if (s.present()) install13(s, Epoch::app);
   }

@@ -2,6 +2,7 @@
 // handshake facts) and front_decrypt.cpp (decryption). Private to src/tls.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 
@@ -65,10 +66,13 @@ class TlsFront::State {
   DirState& dir(Dir d) { return dirs[static_cast<int>(d)]; }
   [[nodiscard]] bool tls13() const { return facts.version == 0x0304; }
   void lookup_secrets();
-  void install13_all();
-  /// Live mode: clients log their secrets only after the ServerHello, so a connection without
-  /// secrets looks again (a bounded number of times) when an encrypted record arrives.
+  /// Installs TLS 1.3 keys in each direction (but those `skip` names: they already decrypt).
+  void install13_all(std::array<bool, 2> skip = {false, false});
+  /// Live mode: clients log their secrets only after the ServerHello, a line at a time, so a
+  /// connection whose secrets are missing or incomplete looks again (a bounded number of times)
+  /// when an encrypted record or a new epoch needs one.
   void late_lookup();
+  [[nodiscard]] bool secrets_complete() const;
   void on_client_hello(Bytes body);
   void on_server_hello(Bytes body);
   void install_tls12(DirState& ds);

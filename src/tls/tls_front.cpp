@@ -156,19 +156,33 @@ void TlsFront::State::on_server_hello(Bytes body) {
   install13_all();
 }
 
+bool TlsFront::State::secrets_complete() const {
+  if (!secrets) return false;
+  if (!tls13()) return secrets->master.present();
+  return secrets->client_handshake.present() && secrets->server_handshake.present() &&
+         secrets->client_app0.present() && secrets->server_app0.present();
+}
+
 void TlsFront::State::late_lookup() {
-  if (secrets || keys == nullptr || !keys->follows() || late_lookups <= 0 || !facts.client_hello) return;
+  // A key log is written a line at a time while wsdiag reads it: the secrets found first may lack
+  // the server's, or the application ones; look again until they are complete (bounded).
+  if (secrets_complete() || keys == nullptr || !keys->follows() || late_lookups <= 0 || !facts.client_hello) return;
   --late_lookups;
-  secrets = keys->find(facts.client_random);
-  if (!secrets || !tls13() || !facts.server_hello) return;
-  install13_all();
+  auto found = keys->find(facts.client_random);
+  if (!found) return;
+  secrets = std::move(found);
+  if (!tls13() || !facts.server_hello) return;
+  // Keys for the directions that have none yet; a direction already decrypting keeps its state.
+  std::array<bool, 2> had{dirs[0].dec != nullptr, dirs[1].dec != nullptr};
+  install13_all(had);
   // Handshake records that went by undecrypted used up sequence numbers of the handshake keys.
-  for (auto& d : dirs) {
-    if (d.dec && d.epoch == Epoch::handshake) d.dec->set_seq(d.f().app_records);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto& d = dirs[i];
+    if (!had[i] && d.dec && d.epoch == Epoch::handshake) d.dec->set_seq(d.f().app_records);
   }
 }
 
-void TlsFront::State::install13_all() {
+void TlsFront::State::install13_all(std::array<bool, 2> skip) {
   auto& c = dir(Dir::c2s);
   auto& s = dir(Dir::s2c);
   if (!secrets) return;
@@ -176,9 +190,11 @@ void TlsFront::State::install13_all() {
     unsupported = true;
     return;
   }
-  if (secrets->server_handshake.present()) s.install13(secrets->server_handshake, Epoch::handshake);
-  else if (secrets->server_app0.present()) s.install13(secrets->server_app0, Epoch::app);
-  if (c.epoch != Epoch::early) {
+  if (!skip[static_cast<int>(Dir::s2c)]) {
+    if (secrets->server_handshake.present()) s.install13(secrets->server_handshake, Epoch::handshake);
+    else if (secrets->server_app0.present()) s.install13(secrets->server_app0, Epoch::app);
+  }
+  if (!skip[static_cast<int>(Dir::c2s)] && c.epoch != Epoch::early) {
     if (secrets->client_handshake.present()) c.install13(secrets->client_handshake, Epoch::handshake);
     else if (secrets->client_app0.present()) c.install13(secrets->client_app0, Epoch::app);
   }
@@ -255,7 +271,7 @@ bool TlsFront::State::DirState::wants_body(const RecordHeader& h) {
     st.start_early(*this);
     return epoch == Epoch::early;
   }
-  if (encrypted && !can_decrypt() && !failed && !st.secrets) st.late_lookup();
+  if (encrypted && !can_decrypt() && !failed) st.late_lookup();
   return can_decrypt();
 }
 

@@ -82,7 +82,8 @@ TEST_CASE("max-lifetime: connections opened apart and cut at the same age while 
 
   SECTION("certain when the age is a known lifetime (GCP backend timeout 30 s)") {
     for (auto& e : run) e.end_ns += 26'000'000'000;
-    const Pattern* q = find(find_patterns(run), "max-lifetime");
+    const auto found = find_patterns(run);  // kept alive: find() points into it
+    const Pattern* q = find(found, "max-lifetime");
     REQUIRE(q);
     CHECK(q->confidence == Confidence::certain);
     CHECK_THAT(q->summary, Catch::Contains("GCP"));

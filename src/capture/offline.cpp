@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +13,7 @@
 #include <string_view>
 
 #include "wsdiag/capture/capture.h"
+#include "decompress.h"
 #include "wsdiag/common/types.h"
 
 namespace wsdiag::capture {
@@ -67,44 +67,19 @@ void note_mapped(const std::string& path) {
   g_mapped_name[n] = '\0';
 }
 
-// Gzip-compressed captures (.pcap.gz, .pcapng.gz, whatever the name): recognised by their magic
-// bytes and inflated as libpcap reads, through a cookie FILE, so memory stays bounded (zlib's
-// window and a 64 KiB buffer) however big the capture.
-bool is_gzip(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  unsigned char magic[2] = {};
-  const bool gz = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  std::fclose(f);
-  return gz;
-}
-
-ssize_t gz_read(void* cookie, char* buf, size_t n) {
-  const auto want = static_cast<unsigned>(std::min<size_t>(n, 1u << 30));
-  const int got = gzread(static_cast<gzFile>(cookie), buf, want);
-  return got < 0 ? -1 : static_cast<ssize_t>(got);
-}
-
-int gz_close(void* cookie) { return gzclose_r(static_cast<gzFile>(cookie)) == Z_OK ? 0 : EOF; }
-
 }  // namespace
 
-void OfflineCapture::open_gzip(const std::string& path, char* errbuf) {
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (gz == nullptr) throw CaptureError(std::strerror(errno));
-  gzbuffer(gz, 1u << 16);
-  const cookie_io_functions_t io{gz_read, nullptr, nullptr, gz_close};
-  std::FILE* f = fopencookie(gz, "r", io);
-  if (f == nullptr) {
-    gzclose_r(gz);
-    throw CaptureError("cannot read the gzip stream");
-  }
+void OfflineCapture::open_compressed(const std::string& path, Compression c, char* errbuf) {
+  std::string err;
+  CompressedStream* stream = nullptr;
+  std::FILE* f = open_decompressed(path, c, stream, err);
+  if (f == nullptr) throw CaptureError(err);
   handle_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (handle_ == nullptr) {
-    std::fclose(f);  // closes gz too
-    throw CaptureError("gzip-compressed, but inside: " + explain_open_error(path, errbuf));
+    std::fclose(f);  // frees the stream too
+    throw CaptureError(std::string(to_string(c)) + "-compressed, but inside: " + explain_open_error(path, errbuf));
   }
-  gz_ = gz;
+  packed_ = stream;
 }
 
 std::string linktype_name(int dlt) {
@@ -129,8 +104,8 @@ OfflineCapture::OfflineCapture(const std::string& path) : path_(path) {
     if (S_ISREG(st.st_mode) && st.st_size == 0) throw CaptureError("empty file, not a capture");
     if (S_ISREG(st.st_mode)) {
       size_ = static_cast<std::int64_t>(st.st_size);
-      if (is_gzip(path)) {
-        open_gzip(path, errbuf);
+      if (const Compression c = sniff_compression(path); c != Compression::none) {
+        open_compressed(path, c, errbuf);
       } else {
         open_mapped(path, errbuf);
       }
@@ -210,7 +185,7 @@ std::string OfflineCapture::linktype_name() const { return capture::linktype_nam
 int OfflineCapture::snaplen() const noexcept { return pcap_snapshot(handle_); }
 
 std::int64_t OfflineCapture::position() const noexcept {
-  if (gz_ != nullptr) return static_cast<std::int64_t>(gzoffset(static_cast<gzFile>(gz_)));  // compressed bytes
+  if (packed_ != nullptr) return compressed_offset(packed_);  // compressed bytes, against the file's size
   std::FILE* f = pcap_file(handle_);
   if (f == nullptr) return 0;
   const auto pos = ftello(f);

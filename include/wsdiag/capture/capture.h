@@ -16,6 +16,9 @@ struct pcap;
 
 namespace wsdiag::capture {
 
+enum class Compression : std::uint8_t;
+struct CompressedStream;
+
 struct PacketRecord {
   std::uint64_t index = 0;  ///< 1-based record number, continuing across files in one run
   std::int64_t ts_ns = 0;   ///< nanoseconds since the Unix epoch
@@ -67,7 +70,7 @@ class OfflineCapture {
  private:
   void open_mapped(const std::string& path, char* errbuf);
   void release_behind() noexcept;
-  void open_gzip(const std::string& path, char* errbuf);
+  void open_compressed(const std::string& path, Compression c, char* errbuf);
 
   std::string path_;
   pcap* handle_ = nullptr;
@@ -78,7 +81,7 @@ class OfflineCapture {
   std::size_t map_len_ = 0;
   std::size_t released_ = 0;  ///< bytes at the start of the mapping already given back
   std::uint64_t reads_ = 0;
-  void* gz_ = nullptr;  ///< a .gz capture's zlib stream, read through a cookie FILE (offline.cpp)
+  CompressedStream* packed_ = nullptr;  ///< a .gz/.zst capture's decoder, owned by libpcap's FILE (decompress.h)
   std::uint64_t clamped_timestamps_ = 0;
 };
 

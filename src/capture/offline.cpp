@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string_view>
 
 #include "wsdiag/capture/capture.h"
@@ -38,13 +40,21 @@ std::string explain_open_error(const std::string& path, std::string_view pcap_ms
 // instead of through read() — about 40% less time spent reading a 400 MB capture (scripts/bench).
 // If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS:
 // that one case ends the run with a one-line error instead of a crash.
-char g_mapped_name[256] = "capture file";
+// The name the handler prints: a pointer to a string that is never freed or changed once
+// published (read in the handler without a lock, so it must be an atomic pointer, not a buffer
+// that another thread may be rewriting). Only the first thread to fault writes the line.
+std::atomic<const char*> g_mapped_name{"capture file"};
+std::atomic_flag g_sigbus_seen = ATOMIC_FLAG_INIT;
 
 void on_sigbus(int /*sig*/) {
+  if (g_sigbus_seen.test_and_set()) {
+    for (;;) pause();  // another thread is writing the line and ending the process
+  }
   constexpr char kHead[] = "wsdiag: ";
   constexpr char kTail[] = ": the file shrank while it was being read (truncated by another program?)\n";
+  const char* name = g_mapped_name.load();
   ssize_t ignored = write(STDERR_FILENO, kHead, sizeof kHead - 1);
-  ignored = write(STDERR_FILENO, g_mapped_name, strnlen(g_mapped_name, sizeof g_mapped_name));
+  ignored = write(STDERR_FILENO, name, strnlen(name, 4096));
   ignored = write(STDERR_FILENO, kTail, sizeof kTail - 1);
   (void)ignored;
   _exit(2);
@@ -58,13 +68,12 @@ void note_mapped(const std::string& path) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, nullptr);
   });
-  // Several threads may open captures (cli's run_sharded): writers take turns. The handler reads
-  // without the lock; it runs only on the way out.
+  // Several threads may open captures (cli's run_sharded). Each name is kept for the whole run
+  // (one per capture file given), so a published pointer stays valid.
   static std::mutex naming;
+  static std::set<std::string> names;
   const std::lock_guard<std::mutex> lock(naming);
-  const std::size_t n = std::min(path.size(), sizeof g_mapped_name - 1);
-  std::memcpy(g_mapped_name, path.data(), n);
-  g_mapped_name[n] = '\0';
+  g_mapped_name.store(names.insert(path).first->c_str());
 }
 
 }  // namespace

@@ -33,8 +33,6 @@ namespace {
 
 constexpr double kMinIdleSeconds = 1.5;  // below this a teardown is not "after a silence"
 
-const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
-
 /// How the ending began: TCP's first FIN/RST, or a TLS closing alert that came before it
 /// (tls_ending: a proxy timing out a wss:// connection says close_notify first).
 struct Teardown {

@@ -19,7 +19,6 @@
 namespace wsdiag::diag {
 namespace {
 
-const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
 Side other_side(Side s) { return s == Side::client ? Side::server : Side::client; }
 const SideFacts& facts(const ConnectionSummary& s, Side side) {
   return side == Side::client ? s.client_path : s.server_path;
@@ -29,7 +28,7 @@ std::string ttl_range(const SideFacts& f) {
   return f.ttl_min == f.ttl_max ? fmt::format("{}", f.ttl_min) : fmt::format("{}-{}", f.ttl_min, f.ttl_max);
 }
 
-std::string ns_words(std::int64_t ns) { return format_duration_ms(static_cast<double>(ns) / 1e6); }
+std::string ns_words(std::int64_t ns) { return format_duration_ms(ns_to_ms(ns)); }
 
 // ---- middlebox-rst ------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@
 namespace wsdiag::diag {
 namespace {
 
-const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
-
 std::optional<double> interval_s(std::uint64_t n, const PacketRef& first, const PacketRef& last) {
   if (n < 2 || first.index == 0 || last.index == 0) return std::nullopt;
   return static_cast<double>(last.ts_ns - first.ts_ns) / 1e9 / static_cast<double>(n - 1);

@@ -29,8 +29,6 @@ constexpr double kAgeWindowS = 2.0;      // same age: ± 1 s
 constexpr double kMinStartSpreadS = 1.0;
 constexpr std::size_t kMinGroup = 3;
 
-const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
-
 double age_s(const EndingFact& e) { return static_cast<double>(e.end_ns - e.start_ns) / 1e9; }
 
 /// The ending could be a lifetime cut: not the client's own normal close, busy until the end.
@@ -39,13 +37,6 @@ bool candidate(const EndingFact& e) {
   if (e.close_frame && e.by == Side::client && e.code == std::optional<std::uint16_t>(1000)) return false;
   if (!e.close_frame && !e.tcp_ended) return false;
   return e.quiet_ms && *e.quiet_ms < kMaxQuietMs && age_s(e) >= kMinAgeS;
-}
-
-bool taken(const std::vector<Pattern>& out, std::uint64_t id) {
-  for (const Pattern& p : out) {
-    if (std::binary_search(p.members.begin(), p.members.end(), id)) return true;
-  }
-  return false;
 }
 
 std::string how_ended(const EndingFact& e) {
@@ -72,7 +63,7 @@ std::optional<CauseMatch> cause(const ConnectionSummary& s, const Verdict& v) {
 void groups(std::span<const EndingFact> all, std::vector<Pattern>& out) {
   std::vector<const EndingFact*> pool;
   for (const EndingFact& e : all) {
-    if (candidate(e) && !taken(out, e.id)) pool.push_back(&e);
+    if (candidate(e) && !in_a_pattern(out, e.id)) pool.push_back(&e);
   }
   std::stable_sort(pool.begin(), pool.end(), [](const EndingFact* a, const EndingFact* b) {
     if (a->server != b->server) return a->server < b->server;

@@ -30,16 +30,7 @@ namespace {
 constexpr std::size_t kMinGroup = 3;
 constexpr std::int64_t kBurstNs = 100'000'000;  // endings this close together are "at once"
 
-const char* side_name(Side s) { return s == Side::client ? "client" : s == Side::server ? "server" : "one side"; }
-
-bool taken(const std::vector<Pattern>& out, std::uint64_t id) {
-  for (const Pattern& p : out) {
-    if (std::binary_search(p.members.begin(), p.members.end(), id)) return true;
-  }
-  return false;
-}
-
-std::string spread(std::int64_t ns) { return format_duration_ms(static_cast<double>(ns) / 1e6); }
+std::string spread(std::int64_t ns) { return format_duration_ms(ns_to_ms(ns)); }
 
 /// Endings (time-sorted) that pass `keep`, grouped by server and side, split into bursts of
 /// endings no more than kBurstNs apart; each burst of kMinGroup or more is handed to `emit`.
@@ -47,7 +38,7 @@ template <typename Keep, typename Emit>
 void bursts(std::span<const EndingFact> all, const std::vector<Pattern>& out, Keep keep, Emit emit) {
   std::vector<const EndingFact*> pool;
   for (const EndingFact& e : all) {
-    if (keep(e) && !taken(out, e.id)) pool.push_back(&e);
+    if (keep(e) && !in_a_pattern(out, e.id)) pool.push_back(&e);
   }
   std::stable_sort(pool.begin(), pool.end(), [](const EndingFact* a, const EndingFact* b) {
     if (a->server != b->server) return a->server < b->server;
@@ -120,7 +111,7 @@ void graceful_restart(std::span<const EndingFact> all, std::vector<Pattern>& out
 void same_silence(std::span<const EndingFact> all, std::vector<Pattern>& out) {
   std::vector<const EndingFact*> pool;
   for (const EndingFact& e : all) {
-    if (e.tcp_ended && !e.close_frame && e.idle_ms && *e.idle_ms >= 1000.0 && e.by != Side::none && !taken(out, e.id)) {
+    if (e.tcp_ended && !e.close_frame && e.idle_ms && *e.idle_ms >= 1000.0 && e.by != Side::none && !in_a_pattern(out, e.id)) {
       pool.push_back(&e);
     }
   }
@@ -173,10 +164,18 @@ std::optional<double> quiet_before_ms(const ConnectionSummary& s, const EndingFa
     }
   }
   if (last == 0) return std::nullopt;
-  return static_cast<double>(e.end_ns - last) / 1e6;
+  return ns_to_ms(e.end_ns - last);
 }
 
 }  // namespace
+
+bool in_a_pattern(const std::vector<Pattern>& out, std::uint64_t id) {
+  for (const Pattern& p : out) {
+    if (std::binary_search(p.members.begin(), p.members.end(), id)) return true;
+  }
+  return false;
+}
+
 
 std::optional<EndingFact> ending_fact(const ConnectionSummary& s, const Verdict& v) {
   if (!s.websocket && (!tls_opaque(s) || s.tcp_end.how == TcpEndHow::open)) {

@@ -96,7 +96,7 @@ Verdict make_tls_verdict(const ConnectionSummary& s) {
     ending = fmt::format("TCP ended by {} from the {} (packet {}) after {} idle", e.initiated_by_rst ? "RST" : "FIN",
                          to_string(e.initiator), e.initiated_at.index, dur(e.idle_before_ms));
   }
-  const double lasted = static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6;
+  const double lasted = ms_between(s.first, s.last);
   const bool h2 = t.alpn == "h2";
   const bool hs_failed = handshake_failed(t);
   if (hs_failed) {
@@ -263,7 +263,7 @@ std::optional<TlsEnding> tls_ending(const ConnectionSummary& s) {
   // more after it).
   const bool peer_known = peer.last_record.index < out.at.index || peer.prev_record.index < out.at.index ||
                           peer.records < 2;
-  if (from.index != 0 && peer_known) out.idle_ms = static_cast<double>(out.at.ts_ns - from.ts_ns) / 1e6;
+  if (from.index != 0 && peer_known) out.idle_ms = ms_between(from, out.at);
   return out;
 }
 

@@ -124,7 +124,7 @@ Verdict make_closed(const ConnectionSummary& s) {
                                         *c.echo_code)
                           : std::string("an empty Close, which is allowed");
     }
-    const auto delay = ms_between(c.at, c.echo_at);
+    const auto delay = known_ms_between(c.at, c.echo_at);
     v.cause += fmt::format(" {} answered{} with {}{}.", capitalised(peer),
                            delay ? fmt::format(" {} later", format_duration_ms(*delay)) : "",
                            reply, at_packet(c.echo_at));

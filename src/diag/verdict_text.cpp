@@ -100,9 +100,9 @@ std::string tagged(std::string_view what, const PacketRef& p) {
   return w.empty() ? fmt::format("({})", what) : fmt::format("({}, {})", what, w);
 }
 
-std::optional<double> ms_between(const PacketRef& from, const PacketRef& to) {
+std::optional<double> known_ms_between(const PacketRef& from, const PacketRef& to) {
   if (from.index == 0 || to.index == 0 || from.ts_ns == 0 || to.ts_ns == 0) return std::nullopt;
-  return static_cast<double>(to.ts_ns - from.ts_ns) / 1e6;
+  return ms_between(from, to);
 }
 
 /// Whether a finding (or handshake problem) of this rule is present.
@@ -132,12 +132,5 @@ std::string code_label(std::optional<std::uint16_t> code) {
 
 }  // namespace vtext
 
-std::string format_duration_ms(double ms) {
-  if (!(ms > 0)) ms = 0;  // also maps NaN to 0
-  if (ms < 10) return fmt::format("{:.1f} ms", ms);
-  if (ms < 1000) return fmt::format("{:.0f} ms", ms);
-  if (ms < 600'000) return fmt::format("{:.1f} s", ms / 1000.0);
-  return fmt::format("{:.1f} min", ms / 60'000.0);
-}
 
 }  // namespace wsdiag::diag

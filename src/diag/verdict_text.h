@@ -21,7 +21,7 @@ std::string printable(std::string_view text, std::size_t max = 120);
 std::string packet_where(const PacketRef& p);  ///< "packet 812, 2024-...Z"
 std::string at_packet(const PacketRef& p);     ///< " (packet 812, 2024-...Z)" or ""
 std::string tagged(std::string_view what, const PacketRef& p);  ///< "(RST, packet 812, ...)"
-std::optional<double> ms_between(const PacketRef& from, const PacketRef& to);
+std::optional<double> known_ms_between(const PacketRef& from, const PacketRef& to);
 bool has_problem(const ConnectionSummary& s, RuleId r);
 Severity close_code_severity(std::uint16_t code, bool empty);
 /// "1000 Normal Closure", "4001 (application-defined)", "an empty Close (1005 No Status Received)"

@@ -38,19 +38,19 @@ std::string verdict_label(const diag::Verdict& v, const ConnectionSummary& s) {
 
 double offset_ms(const ConnectionSummary& s, PacketRef at) {
   if (at.index == 0) return 0.0;
-  return static_cast<double>(at.ts_ns - s.first.ts_ns) / 1e6;
+  return ms_between(s.first, at);
 }
 
 std::optional<double> echo_delay_ms(const diag::CloseSummary& c) {
   if (!c.seen || !c.echoed || c.echo_at.index == 0) return std::nullopt;
-  return static_cast<double>(c.echo_at.ts_ns - c.at.ts_ns) / 1e6;
+  return ms_between(c.at, c.echo_at);
 }
 
 namespace {
 
 std::string at_text(const ConnectionSummary& s, PacketRef at) {
   if (at.index == 0) return "";
-  return fmt::format("packet {} (+{})", at.index, human_duration_ms(offset_ms(s, at)));
+  return fmt::format("packet {} (+{})", at.index, format_duration_ms(offset_ms(s, at)));
 }
 
 std::string other_side(Side side) {
@@ -173,7 +173,7 @@ std::vector<std::string> describe_close(const ConnectionSummary& s) {
       echo += " an empty Close";
     }
     if (const auto d = echo_delay_ms(c)) {
-      echo += fmt::format(" after {} (packet {})", human_duration_ms(*d), c.echo_at.index);
+      echo += fmt::format(" after {} (packet {})", format_duration_ms(*d), c.echo_at.index);
     }
     lines.push_back(std::move(echo));
   } else {
@@ -211,9 +211,9 @@ std::vector<std::string> describe_tcp_end(const ConnectionSummary& s, bool detai
                            t.initiated_at.index != 0 && !(t.initiated_at == t.at);
   if (t.idle_before_ms && !other_start) {
     if (t.how == diag::TcpEndHow::open) {
-      first += fmt::format(", idle for the last {}", human_duration_ms(*t.idle_before_ms));
+      first += fmt::format(", idle for the last {}", format_duration_ms(*t.idle_before_ms));
     } else {
-      first += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+      first += fmt::format(", {} idle before", format_duration_ms(*t.idle_before_ms));
     }
   }
   lines.push_back(std::move(first));
@@ -222,7 +222,7 @@ std::vector<std::string> describe_tcp_end(const ConnectionSummary& s, bool detai
                                     t.initiated_by_rst ? "RST" : "FIN",
                                     at_text(s, t.initiated_at));
     if (t.idle_before_ms) {
-      start += fmt::format(", {} idle before", human_duration_ms(*t.idle_before_ms));
+      start += fmt::format(", {} idle before", format_duration_ms(*t.idle_before_ms));
     }
     lines.push_back(std::move(start));
   }

@@ -327,7 +327,7 @@ Json to_json(const ConnReport& c) {
   j["last_packet"] = s.last.index;
   // extras
   j["packets"] = s.packets;
-  j["duration_ms"] = ms_json(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6);
+  j["duration_ms"] = ms_json(ms_between(s.first, s.last));
   j["history"] = s.history;
   j["tcp_handshake_seen"] = s.tcp_handshake_seen;
   j["handshake_captured"] = s.handshake_captured;

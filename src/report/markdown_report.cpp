@@ -182,7 +182,7 @@ std::string healthy_row(const ConnReport& c) {
   return fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.id, escape_markdown(s.client), escape_markdown(s.server),
                      escape_markdown(s.handshake.path.empty() ? std::string("-") : s.handshake.path),
                      escape_markdown(verdict_label(c.verdict, s)),
-                     human_duration_ms(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6),
+                     format_duration_ms(ms_between(s.first, s.last)),
                      hidden.empty() ? std::string("-") : escape_markdown(hidden));
 }
 

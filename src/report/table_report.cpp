@@ -37,7 +37,7 @@ std::string pad(const std::string& s, std::size_t width) {
 }
 
 std::string duration_of(const diag::ConnectionSummary& s) {
-  return human_duration_ms(static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6);
+  return format_duration_ms(ms_between(s.first, s.last));
 }
 
 // Splits "ip:port" / "[v6]:port" into address and port; false if it is neither.
@@ -131,7 +131,7 @@ void write_table(std::FILE* out, const Report& r) {
     rows.push_back({fmt::format("{}", s.id), escape_terminal(s.client), escape_terminal(s.server),
                     fit(escape_terminal(s.handshake.path.empty() ? std::string("-") : s.handshake.path), 40),
                     escape_terminal(verdict_label(c.verdict, s)), side_text(c.verdict.side), duration_of(s),
-                    s.tcp_end.idle_before_ms ? human_duration_ms(*s.tcp_end.idle_before_ms) : std::string("-"),
+                    s.tcp_end.idle_before_ms ? format_duration_ms(*s.tcp_end.idle_before_ms) : std::string("-"),
                     c.cause ? std::string(c.cause->id) : std::string("-")});
   }
   std::array<std::size_t, 9> w{};

@@ -170,16 +170,16 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail,
   if (!v.cause.empty()) b.field("cause", v.cause);
   if (!v.advice.empty()) b.field("advice", v.advice);
 
-  const double dur = static_cast<double>(s.last.ts_ns - s.first.ts_ns) / 1e6;
+  const double dur = ms_between(s.first, s.last);
   const std::string packets = fmt::format("{} packet{} (#{}-#{})", s.packets,
                                           s.packets == 1 ? "" : "s", s.first.index, s.last.index);
   if (detail) {
     b.field("time", {fmt::format("{} to {} ({})", iso8601_utc(s.first.ts_ns),
-                                 iso8601_utc(s.last.ts_ns), human_duration_ms(dur)),
+                                 iso8601_utc(s.last.ts_ns), format_duration_ms(dur)),
                      packets});
   } else {
     b.field("time", fmt::format("{}, lasted {}, {}", iso8601_utc(s.first.ts_ns),
-                                human_duration_ms(dur), packets));
+                                format_duration_ms(dur), packets));
   }
   if (s.tunnel.any()) b.field("tunnel", describe_tunnel(s.tunnel));
   b.field("handshake", describe_handshake(s, detail));
@@ -215,7 +215,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail,
                                  : std::string(kIndent, ' ');
       first = false;
       prefix += fmt::format("{:<{}}  {:>10}  ", fmt::format("#{}", e.at.index), pkt_w,
-                            "+" + human_duration_ms(offset_ms(s, e.at)));
+                            "+" + format_duration_ms(offset_ms(s, e.at)));
       b.wrapped(prefix, escape_terminal(e.what), display_width(prefix));
     }
   }
@@ -244,7 +244,7 @@ std::string capture_line(const CaptureMeta& m) {
                               m.packets, m.packets == 1 ? "" : "s", human_bytes(m.bytes));
   if (m.packets != 0) {
     s += fmt::format(", {} to {} ({})", iso8601_utc(m.first_ts_ns), iso8601_utc(m.last_ts_ns),
-                     human_duration_ms(static_cast<double>(m.last_ts_ns - m.first_ts_ns) / 1e6));
+                     format_duration_ms(ns_to_ms(m.last_ts_ns - m.first_ts_ns)));
   }
   if (m.truncated) s += ", file ends mid-record";
   return s;

@@ -240,17 +240,4 @@ std::string human_bytes(std::uint64_t n) {
   return fmt::format("{:.1f} {}", v, kUnits[u]);
 }
 
-std::string human_duration_ms(double ms) {
-  if (std::isnan(ms)) return "?";
-  if (ms < 0) return "-" + human_duration_ms(-ms);
-  if (ms < 100.0) return fmt::format("{:.1f} ms", ms);
-  if (ms < 1000.0) return fmt::format("{:.0f} ms", ms);
-  const double s = ms / 1000.0;
-  if (s < 10.0) return fmt::format("{:.2f} s", s);
-  if (s < 60.0) return fmt::format("{:.1f} s", s);
-  const auto total = static_cast<std::uint64_t>(std::llround(s));
-  if (total < 3600) return fmt::format("{} min {:02} s", total / 60, total % 60);
-  return fmt::format("{} h {:02} min", total / 3600, (total % 3600) / 60);
-}
-
 }  // namespace wsdiag::report

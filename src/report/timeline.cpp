@@ -175,7 +175,7 @@ namespace {
 const char* pid(Side s) { return s == Side::server ? "S" : "C"; }
 const char* peer_pid(Side s) { return s == Side::server ? "C" : "S"; }
 
-std::string at_label(const TimelineStep& st) { return "+" + human_duration_ms(st.offset_ms); }
+std::string at_label(const TimelineStep& st) { return "+" + format_duration_ms(st.offset_ms); }
 
 }  // namespace
 
@@ -188,7 +188,7 @@ std::string mermaid_sequence(const diag::ConnectionSummary& s, const Timeline& t
   if (!t.handshake_captured) out += "    Note over C,S: opening handshake not captured\n";
   for (const auto& st : t.steps) {
     if (st.idle_before_ms && *st.idle_before_ms >= kIdleShownMs) {
-      fmt::format_to(std::back_inserter(out), "    Note over C,S: {} idle\n", escape_mermaid(human_duration_ms(*st.idle_before_ms)));
+      fmt::format_to(std::back_inserter(out), "    Note over C,S: {} idle\n", escape_mermaid(format_duration_ms(*st.idle_before_ms)));
     }
     const std::string when = escape_mermaid(at_label(st));
     switch (st.kind) {

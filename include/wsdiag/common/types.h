@@ -16,6 +16,11 @@ struct PacketRef {
   friend bool operator==(const PacketRef&, const PacketRef&) = default;
 };
 
+/// Nanoseconds as milliseconds, and the milliseconds from `a` to `b` (negative when `b` is earlier):
+/// the one conversion of packet times to durations.
+constexpr double ns_to_ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
+constexpr double ms_between(const PacketRef& a, const PacketRef& b) noexcept { return ns_to_ms(b.ts_ns - a.ts_ns); }
+
 /// Direction of a byte stream within a connection.
 enum class Dir : std::uint8_t { c2s = 0, s2c = 1 };
 constexpr Dir other(Dir d) noexcept { return d == Dir::c2s ? Dir::s2c : Dir::c2s; }

@@ -77,6 +77,8 @@ struct Pattern {
   std::vector<std::uint64_t> members;  ///< connection ids, ascending
   std::int64_t first_ns = 0, last_ns = 0;
 };
+/// Whether connection `id` already belongs to one of the groups in `out`.
+bool in_a_pattern(const std::vector<Pattern>& out, std::uint64_t id);
 
 struct PatternRow {
   std::string_view id;

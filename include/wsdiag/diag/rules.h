@@ -21,6 +21,10 @@ const char* to_string(Severity s) noexcept;
 /// Which side a finding is about.
 enum class Side : std::uint8_t { none, client, server, both };
 const char* to_string(Side s) noexcept;  // "client", "server", "both", "" for none
+/// The side as a noun in cause texts: "client", "server", "one side" (none or both).
+constexpr const char* side_name(Side s) noexcept {
+  return s == Side::client ? "client" : s == Side::server ? "server" : "one side";
+}
 constexpr Side side_of(Dir d) noexcept { return d == Dir::c2s ? Side::client : Side::server; }
 
 enum class RuleId : std::uint8_t {

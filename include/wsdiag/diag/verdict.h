@@ -2,6 +2,8 @@
 // (Zeek's conn_state() turned into reviewable data). Unit-tested with hand-built summaries.
 #pragma once
 
+#include "wsdiag/common/duration.h"
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,7 +38,5 @@ std::span<const VerdictRule> verdict_table() noexcept;
 /// list the session layer put it in.
 Verdict diagnose(const ConnectionSummary& s);
 
-/// Formats a duration for verdict texts: "2.5 ms", "340 ms", "61.0 s", "12.5 min".
-std::string format_duration_ms(double ms);
 
 }  // namespace wsdiag::diag

@@ -5,6 +5,8 @@
 // RFC 3629 §4; anything that is not a well-formed sequence is shown byte by byte as \xNN.
 #pragma once
 
+#include "wsdiag/common/duration.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,7 +46,5 @@ std::vector<std::string> wrap(std::string_view text, std::size_t indent, std::si
 
 /// "512 B", "1.5 KiB", "3.2 MiB", "1.1 GiB".
 std::string human_bytes(std::uint64_t n);
-/// "0.4 ms", "12.5 ms", "250 ms", "1.25 s", "42.0 s", "3 min 05 s", "2 h 03 min".
-std::string human_duration_ms(double ms);
 
 }  // namespace wsdiag::report

@@ -6,15 +6,13 @@
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/causes_path.h"
 #include "wsdiag/diag/verdict.h"
+#include "summary_fixture.h"
 
 using namespace wsdiag;
 using namespace wsdiag::diag;
+using namespace wsdiag::test;
 
 namespace {
-
-PacketRef at_s(std::uint64_t index, double seconds) {
-  return PacketRef{index, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(seconds * 1e9)};
-}
 
 // Packets of one side as the capture point saw them: `ttl`, an IP ID counter, TCP timestamps.
 SideFacts side(std::uint8_t ttl, std::uint16_t last_ip_id, std::uint64_t packets = 12) {
@@ -31,19 +29,7 @@ SideFacts side(std::uint8_t ttl, std::uint16_t last_ip_id, std::uint64_t packets
 
 // An established WebSocket connection (client 10.77.1.2, server 10.77.2.2 one router away).
 ConnectionSummary established() {
-  ConnectionSummary s;
-  s.id = 1;
-  s.client = "10.77.1.2:57202";
-  s.server = "10.77.2.2:8765";
-  s.websocket = true;
-  s.tcp_handshake_seen = true;
-  s.first = at_s(1, 0);
-  s.handshake.request_seen = s.handshake.response_seen = true;
-  s.handshake.status = 101;
-  s.handshake.ok = true;
-  s.handshake.request_at = at_s(4, 0.001);
-  s.handshake.response_at = at_s(6, 0.004);
-  s.c2s.frames = s.s2c.frames = 5;
+  ConnectionSummary s = established_ws("10.77.1.2:57202", "10.77.2.2:8765", 5, 0.004);
   s.client_path = side(64, 0xb9f0);
   s.server_path = side(63, 0xd90a);
   s.last = at_s(31, 2.06);
@@ -72,7 +58,6 @@ ConnectionSummary reset_by(Side by, std::uint8_t ttl, std::uint16_t ip_id, bool 
   return s;
 }
 
-std::optional<CauseMatch> cause_of(const ConnectionSummary& s) { return likely_cause(s, diagnose(s)); }
 
 }  // namespace
 

@@ -5,32 +5,17 @@
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/verdict.h"
+#include "summary_fixture.h"
 
 using namespace wsdiag;
 using namespace wsdiag::diag;
+using namespace wsdiag::test;
 
 namespace {
 
-PacketRef at_s(std::uint64_t index, double seconds) {
-  return PacketRef{index, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(seconds * 1e9)};
-}
-
 // A WebSocket connection torn down by `by` with a FIN after `idle` seconds of silence, no Close.
 ConnectionSummary torn_down(Side by, double idle) {
-  ConnectionSummary s;
-  s.id = 1;
-  s.client = "10.0.0.1:50000";
-  s.server = "10.0.0.2:80";
-  s.websocket = true;
-  s.tcp_handshake_seen = true;
-  s.first = at_s(1, 0);
-  s.handshake.request_seen = s.handshake.response_seen = true;
-  s.handshake.status = 101;
-  s.handshake.ok = true;
-  s.handshake.request_at = at_s(4, 0.001);
-  s.handshake.response_at = at_s(6, 0.002);
-  s.c2s.frames = 3;
-  s.s2c.frames = 3;
+  ConnectionSummary s = established_ws();
   s.tcp_end.how = TcpEndHow::fin;
   s.tcp_end.by = s.tcp_end.initiator = by;
   s.tcp_end.at = s.tcp_end.initiated_at = at_s(20, 10.0);
@@ -38,8 +23,6 @@ ConnectionSummary torn_down(Side by, double idle) {
   s.last = at_s(22, 10.001);
   return s;
 }
-
-std::optional<CauseMatch> cause_of(const ConnectionSummary& s) { return likely_cause(s, diagnose(s)); }
 
 }  // namespace
 

@@ -6,31 +6,17 @@
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/heartbeats.h"
 #include "wsdiag/diag/verdict.h"
+#include "summary_fixture.h"
 
 using namespace wsdiag;
 using namespace wsdiag::diag;
+using namespace wsdiag::test;
 
 namespace {
 
-PacketRef at_s(std::uint64_t index, double seconds) {
-  return PacketRef{index, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(seconds * 1e9)};
-}
-
 ConnectionSummary base() {
-  ConnectionSummary s;
-  s.id = 1;
-  s.client = "10.0.0.1:50000";
-  s.server = "10.0.0.2:80";
-  s.websocket = true;
-  s.tcp_handshake_seen = true;
-  s.first = at_s(1, 0);
-  s.handshake.request_seen = s.handshake.response_seen = true;
-  s.handshake.status = 101;
-  s.handshake.ok = true;
+  ConnectionSummary s = established_ws("10.0.0.1:50000", "10.0.0.2:80", 5);
   s.handshake.path = "/socket.io/?EIO=4&transport=websocket";
-  s.handshake.request_at = at_s(4, 0.001);
-  s.handshake.response_at = at_s(6, 0.002);
-  s.c2s.frames = s.s2c.frames = 5;
   return s;
 }
 
@@ -52,7 +38,6 @@ ConnectionSummary socketio_timeout() {
   return s;
 }
 
-std::optional<CauseMatch> cause_of(const ConnectionSummary& s) { return likely_cause(s, diagnose(s)); }
 
 }  // namespace
 
@@ -71,7 +56,7 @@ TEST_CASE("heartbeats: an unanswered Engine.IO ping, then the server's close, is
   CHECK(c->confidence == Confidence::likely);
   CHECK_THAT(c->evidence, Catch::Contains("Engine.IO ping"));
   CHECK_THAT(c->evidence, Catch::Contains("packet 22"));
-  CHECK_THAT(c->evidence, Catch::Contains("the server closed the connection 1.0 s later"));
+  CHECK_THAT(c->evidence, Catch::Contains("the server closed the connection 1.00 s later"));
 
   SECTION("legal neighbour: the last ping was answered") {
     ConnectionSummary n = s;
@@ -116,7 +101,7 @@ TEST_CASE("heartbeats: an MQTT PINGREQ left unanswered by the broker, then a cli
   REQUIRE(c);
   CHECK(c->id == "heartbeat-unanswered");
   CHECK_THAT(c->evidence, Catch::Contains("the client sent an MQTT PINGREQ at packet 30 that the server never answered"));
-  CHECK_THAT(c->evidence, Catch::Contains("torn down by the client (RST) 7.5 s later"));
+  CHECK_THAT(c->evidence, Catch::Contains("torn down by the client (RST) 7.50 s later"));
 }
 
 TEST_CASE("heartbeats: application heartbeats slower than the silence that killed it are heartbeat-too-slow",

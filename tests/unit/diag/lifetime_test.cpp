@@ -7,14 +7,15 @@
 
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/verdict.h"
+#include "summary_fixture.h"
 
 using namespace wsdiag;
 using namespace wsdiag::diag;
+using namespace wsdiag::test;
 
 namespace {
 
-constexpr std::int64_t kT0 = 1'700'000'000'000'000'000;
-std::int64_t ns(double s) { return kT0 + static_cast<std::int64_t>(s * 1e9); }
+std::int64_t ns(double s) { return ns_at(s); }
 
 // A connection opened at `start`, torn down by the server (FIN, no Close) at `start + age`,
 // `quiet` seconds after its last traffic.
@@ -36,23 +37,9 @@ const Pattern* find(const std::vector<Pattern>& ps, std::string_view id) {
   return it == ps.end() ? nullptr : &*it;
 }
 
-PacketRef at_s(std::uint64_t index, double seconds) { return PacketRef{index, ns(seconds)}; }
-
 // One busy connection torn down by the server at `age` seconds, `quiet` s after its last message.
 ConnectionSummary busy_cut(double age, double quiet) {
-  ConnectionSummary s;
-  s.id = 1;
-  s.client = "10.0.0.1:50000";
-  s.server = "10.0.0.2:443";
-  s.websocket = true;
-  s.tcp_handshake_seen = true;
-  s.first = at_s(1, 0);
-  s.handshake.request_seen = s.handshake.response_seen = true;
-  s.handshake.status = 101;
-  s.handshake.ok = true;
-  s.handshake.request_at = at_s(4, 0.001);
-  s.handshake.response_at = at_s(6, 0.002);
-  s.c2s.frames = s.s2c.frames = 100;
+  ConnectionSummary s = established_ws("10.0.0.1:50000", "10.0.0.2:443", 100);
   s.c2s.messages = s.s2c.messages = 100;
   s.c2s.last_message = at_s(400, age - quiet);
   s.tcp_end.how = TcpEndHow::fin;
@@ -62,8 +49,6 @@ ConnectionSummary busy_cut(double age, double quiet) {
   s.last = at_s(403, age + 0.001);
   return s;
 }
-
-std::optional<CauseMatch> cause_of(const ConnectionSummary& s) { return likely_cause(s, diagnose(s)); }
 
 }  // namespace
 

@@ -8,15 +8,13 @@
 #include "wsdiag/diag/tls_verdict.h"
 #include "wsdiag/diag/verdict.h"
 #include "wsdiag/tls/record.h"
+#include "summary_fixture.h"
 
 using namespace wsdiag;
 using namespace wsdiag::diag;
+using namespace wsdiag::test;
 
 namespace {
-
-PacketRef at_s(std::uint64_t index, double seconds) {
-  return PacketRef{index, 1'700'000'000'000'000'000 + static_cast<std::int64_t>(seconds * 1e9)};
-}
 
 // A TLS 1.2 connection (no key log) whose TCP ending was begun by `by` with a FIN after `idle`
 // seconds in which no record crossed; the last records were application data at 1.0 s.
@@ -53,8 +51,6 @@ ConnectionSummary tls_torn_down(Side by, double idle, std::uint64_t id = 1, doub
   s.last = at_s(22, t0 + 1.0 + idle + 0.001);
   return s;
 }
-
-std::optional<CauseMatch> cause_of(const ConnectionSummary& s) { return likely_cause(s, diagnose(s)); }
 
 }  // namespace
 
@@ -118,7 +114,7 @@ TEST_CASE("TLS causes: an ending begun by a TLS alert is attributed and timed by
   const auto c = cause_of(s);
   REQUIRE(c);
   CHECK(c->id == "idle-timeout");
-  CHECK_THAT(c->evidence, Catch::Contains("torn down by the server (an encrypted TLS alert record first) after 2.0 s"));
+  CHECK_THAT(c->evidence, Catch::Contains("torn down by the server (an encrypted TLS alert record first) after 2.00 s"));
   const auto e = ending_fact(s, diagnose(s));
   REQUIRE(e);
   CHECK(e->by == Side::server);

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include <string>
 
 #include "wsdiag/report/text_util.h"
 
 using namespace wsdiag::report;
+using wsdiag::format_duration_ms;
 
 TEST_CASE("escape_terminal also escapes C1 and bidi controls", "[report]") {
   CHECK(escape_terminal("\xc2\x9b" "31m") == "\\u009b31m");
@@ -52,14 +55,23 @@ TEST_CASE("human units", "[report]") {
   CHECK(human_bytes(1023) == "1023 B");
   CHECK(human_bytes(1536) == "1.5 KiB");
   CHECK(human_bytes(3u * 1024 * 1024) == "3.0 MiB");
-  CHECK(human_duration_ms(0.3) == "0.3 ms");
-  CHECK(human_duration_ms(12.5) == "12.5 ms");
-  CHECK(human_duration_ms(250) == "250 ms");
-  CHECK(human_duration_ms(1250) == "1.25 s");
-  CHECK(human_duration_ms(42'000) == "42.0 s");
-  CHECK(human_duration_ms(185'000) == "3 min 05 s");
-  CHECK(human_duration_ms(7'380'000) == "2 h 03 min");
-  CHECK(human_duration_ms(-5) == "-5.0 ms");
+  CHECK(format_duration_ms(0.3) == "0.3 ms");
+  CHECK(format_duration_ms(9.94) == "9.9 ms");
+  CHECK(format_duration_ms(12.5) == "12.5 ms");
+  CHECK(format_duration_ms(99.97) == "100 ms");
+  CHECK(format_duration_ms(250) == "250 ms");
+  CHECK(format_duration_ms(999.4) == "999 ms");
+  CHECK(format_duration_ms(999.6) == "1.00 s");
+  CHECK(format_duration_ms(1260) == "1.26 s");
+  CHECK(format_duration_ms(9'996) == "10.0 s");
+  CHECK(format_duration_ms(42'000) == "42.0 s");
+  CHECK(format_duration_ms(60'000) == "60.0 s");
+  CHECK(format_duration_ms(599'940) == "599.9 s");
+  CHECK(format_duration_ms(750'000) == "12 min 30 s");
+  CHECK(format_duration_ms(7'380'000) == "2 h 03 min");
+  CHECK(format_duration_ms(-5) == "-5.0 ms");
+  CHECK(format_duration_ms(std::nan("")) == "?");
+  CHECK(format_duration_ms(1e300) != "");
 }
 
 TEST_CASE("escaped output is valid UTF-8 with no control bytes, for any input", "[report]") {

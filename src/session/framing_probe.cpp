@@ -1,0 +1,71 @@
+// wsdiag — framing probes: would a WebSocket frame plausibly start at these bytes? Used to regain
+// framing after a gap, when decoding starts mid-stream, and to recognise WebSocket without a handshake.
+#include "session_internal.h"
+
+namespace wsdiag::session::detail {
+
+// The header checks of plausible_frame_start.
+bool plausible_header(const FrameHeader& h, Dir d, bool deflate) {
+  if (ws::is_reserved_opcode(h.opcode)) return false;
+  if ((h.rsv & 3) != 0 || ((h.rsv & 4) != 0 && !deflate)) return false;
+  if (h.masked != (d == Dir::c2s)) return false;
+  if (ws::is_control_opcode(h.opcode) && (!h.fin || h.payload_len > 125)) return false;
+  if (h.length_not_minimal || h.payload_len > kMaxPlausiblePayload) return false;
+  return true;
+}
+
+// Would a frame plausibly start here? Used to regain framing after a gap or when decoding starts
+// mid-stream: the header must be valid for this direction and, if the chunk holds more bytes than
+// the frame, the next header must be valid too.
+bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth) {
+  FrameHeader h;
+  const std::size_t n = ws::decode_frame_header(b, h);
+  if (n == 0) return depth > 0;  // a cut-off second header is fine
+  if (!plausible_header(h, d, deflate)) return false;
+  const std::uint64_t frame_end = n + h.payload_len;
+  if (depth == 0 && frame_end < b.size()) {
+    return plausible_frame_start(b.subspan(static_cast<std::size_t>(frame_end)), d, deflate, 1);
+  }
+  return true;
+}
+
+// plausible_frame_start on `held` (the start of a header cut off at the end of earlier segments,
+// fewer bytes than a header) followed by `bytes`: need_more while the two together are still too
+// short to hold the header. Only the header's bytes are joined (no payload copy).
+Start plausible_start_across(Bytes held, Bytes bytes, Dir d, bool deflate) {
+  // held (at most 13 bytes) and enough of `bytes` for this header and, when the frame ends inside
+  // held, the next one.
+  std::array<std::uint8_t, 3 * ws::kMaxFrameHeader> head{};
+  const std::size_t from_bytes = std::min(bytes.size(), head.size() - held.size());
+  std::copy(held.begin(), held.end(), head.begin());
+  std::copy_n(bytes.begin(), from_bytes, head.begin() + static_cast<std::ptrdiff_t>(held.size()));
+  const Bytes view(head.data(), held.size() + from_bytes);
+  FrameHeader h;
+  const std::size_t n = ws::decode_frame_header(view, h);
+  if (n == 0) return Start::need_more;  // fewer bytes than the header needs (never 14 or more)
+  if (!plausible_header(h, d, deflate)) return Start::no;
+  const std::uint64_t frame_end = n + h.payload_len;
+  if (frame_end >= held.size() + bytes.size()) return Start::yes;
+  // The next header: inside the joined bytes when the frame ends within held, else in `bytes`.
+  const Bytes after = frame_end < held.size() ? view.subspan(static_cast<std::size_t>(frame_end))
+                                              : bytes.subspan(static_cast<std::size_t>(frame_end - held.size()));
+  return plausible_frame_start(after, d, deflate, 1) ? Start::yes : Start::no;
+}
+
+// Stricter than plausible_frame_start: the chunk must hold only whole, valid frames for this
+// direction (up to 32), ending exactly at the chunk's end. Sets *has_close when one is a Close.
+bool looks_like_frames(Bytes b, Dir d, bool* has_close) {
+  std::size_t pos = 0;
+  for (int n = 0; n < 32 && pos < b.size(); ++n) {
+    const Bytes rest = b.subspan(pos);
+    if (!plausible_frame_start(rest, d, /*deflate=*/true, 1)) return false;
+    FrameHeader h;
+    const std::size_t hl = ws::decode_frame_header(rest, h);
+    if (hl == 0 || h.payload_len > rest.size() - hl) return false;
+    if (has_close != nullptr && h.opcode == op::close) *has_close = true;
+    pos += hl + static_cast<std::size_t>(h.payload_len);
+  }
+  return pos == b.size();
+}
+
+}  // namespace wsdiag::session::detail

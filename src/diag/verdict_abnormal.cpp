@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "verdict_text.h"
+#include "wsdiag/diag/known_timeouts.h"
 #include "wsdiag/diag/heartbeats.h"
 #include "wsdiag/diag/rules.h"
 #include "wsdiag/diag/summary.h"
@@ -19,29 +20,6 @@
 namespace wsdiag::diag::rows {
 namespace {
 using namespace vtext;  // NOLINT(google-build-using-namespace)
-
-struct IdleTimeoutText {  // the 1006 text's own wording of common idle timeouts
-  double seconds;
-  std::string_view who;
-};
-
-// Default idle timeouts of common middleboxes and servers (ascending).
-constexpr std::array<IdleTimeoutText, 6> kIdleTimeouts{{
-    {55, "the Heroku router's idle timeout (55 s)"},
-    {60, "nginx proxy_read_timeout and the AWS ALB/ELB idle timeout (60 s)"},
-    {100, "Cloudflare's idle timeout (100 s)"},
-    {120, "uWebSockets' default idleTimeout (120 s)"},
-    {240, "the Azure Load Balancer idle timeout (4 min)"},
-    {350, "the AWS NLB idle timeout (350 s)"},
-}};
-
-const IdleTimeoutText* matching_timeout(double idle_s) {
-  const IdleTimeoutText* match = nullptr;
-  for (const IdleTimeoutText& k : kIdleTimeouts) {
-    if (idle_s >= k.seconds - 0.5 && idle_s <= k.seconds + 5.0) match = &k;
-  }
-  return match;
-}
 
 constexpr double kLongIdleSeconds = 25.0;
 
@@ -133,20 +111,20 @@ Verdict make_abnormal(const ConnectionSummary& s) {
                            t.by == Side::client ? ", which is what the client did" : "");
   }
 
-  const IdleTimeoutText* timeout = idle_ms ? matching_timeout(idle_s) : nullptr;
+  const std::string timeout = idle_ms ? known_timeouts_text(idle_s, TimeoutKind::idle) : std::string();
   const bool long_idle = idle_ms && idle_s >= kLongIdleSeconds;
-  if (timeout) {
-    v.cause += fmt::format(" The {} of silence before the end matches {}: a proxy, load "
+  if (!timeout.empty()) {
+    v.cause += fmt::format(" The {} of silence before the end matches the default of {}: a proxy, load "
                            "balancer or server closing idle connections looks exactly like "
                            "this.",
-                           format_duration_ms(*idle_ms), timeout->who);
+                           format_duration_ms(*idle_ms), timeout);
   } else if (long_idle) {
     v.cause += fmt::format(" {} of silence before the end is typical of an idle timeout in a "
                            "proxy, load balancer, NAT or firewall (common defaults: 30, 60, 100 "
                            "and 120 s).",
                            capitalised(format_duration_ms(*idle_ms)));
   }
-  if (long_idle || timeout) {
+  if (long_idle || !timeout.empty()) {
     v.cause += fmt::format(" Note that \"{}\" here is whoever holds that address in this capture, "
                            "which may be a proxy in between.",
                            t.by == Side::none ? "the sender" : who);
@@ -165,7 +143,7 @@ Verdict make_abnormal(const ConnectionSummary& s) {
                "active during that gap.";
   }
 
-  if (!bad_101 && !long_idle && !timeout) {
+  if (!bad_101 && !long_idle && timeout.empty()) {
     if (t.by == Side::server) {
       v.cause += rst ? " A server-side RST without a Close usually means the process died or was "
                        "killed (crash, OOM kill, restart), closed the socket with unread data, or "
@@ -187,7 +165,7 @@ Verdict make_abnormal(const ConnectionSummary& s) {
   // Advice.
   if (bad_101) {
     v.advice = std::string(rule_info(*bad_101).advice);
-  } else if (timeout || long_idle) {
+  } else if (!timeout.empty() || long_idle) {
     v.advice = "Send Pings (or application heartbeats) more often than the shortest idle timeout "
                "on the path, e.g. every 20-30 s, or raise that timeout (nginx "
                "proxy_read_timeout/proxy_send_timeout, AWS ALB idle_timeout.timeout_seconds, "

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 #include <string_view>
 
 namespace wsdiag::diag {
@@ -59,6 +60,21 @@ inline const KnownTimeout* match_known_timeout(double seconds, TimeoutKind kind)
     }
   }
   return best;
+}
+
+/// The products whose default of `kind` matches `seconds` (every one at the best match's figure),
+/// joined with " or ": "nginx proxy_read_timeout ... (60 s ...) or AWS Application Load Balancer
+/// idle timeout (60 s)". Empty when none matches.
+inline std::string known_timeouts_text(double seconds, TimeoutKind kind) {
+  const KnownTimeout* best = match_known_timeout(seconds, kind);
+  std::string out;
+  if (best == nullptr) return out;
+  for (const KnownTimeout& k : kKnownTimeouts) {
+    if (k.kind != kind || k.seconds != best->seconds) continue;
+    if (!out.empty()) out += " or ";
+    out += k.who;
+  }
+  return out;
 }
 
 }  // namespace wsdiag::diag

@@ -159,3 +159,16 @@ TEST_CASE("patterns: the same silence before many teardowns is an idle timeout",
     CHECK(find_patterns(d).empty());
   }
 }
+
+TEST_CASE("1006 text: a silence matching known idle timeouts names every product with that default", "[diag][causes]") {
+  const Verdict v = diagnose(torn_down(Side::server, 60.3));
+  CHECK_THAT(v.cause, Catch::Contains("matches the default of nginx proxy_read_timeout"));
+  CHECK_THAT(v.cause, Catch::Contains("or AWS Application Load Balancer idle timeout (60 s)"));
+  SECTION("legal neighbour: 45 s matches no known default but is still a long silence") {
+    const Verdict w = diagnose(torn_down(Side::server, 45.0));
+    CHECK_THAT(w.cause, !Catch::Contains("matches the default of"));
+    CHECK_THAT(w.cause, Catch::Contains("typical of an idle timeout"));
+  }
+  CHECK(known_timeouts_text(350.0, TimeoutKind::idle) == "AWS Network Load Balancer idle timeout (350 s)");
+  CHECK(known_timeouts_text(7200.0, TimeoutKind::idle).empty());
+}

@@ -27,6 +27,7 @@ using namespace vtext;  // NOLINT(google-build-using-namespace)
 
 /// Which rule the first (invalid) Close broke.
 RuleId invalid_close_rule(const CloseSummary& c) {
+  if (c.frame_rule) return *c.frame_rule;
   if (!c.code) return RuleId::close_payload_1;  // no code yet invalid: the 1-byte payload
   if (!close_code_valid_on_wire(*c.code)) return RuleId::close_code_invalid;
   return RuleId::close_reason_utf8;
@@ -35,6 +36,11 @@ RuleId invalid_close_rule(const CloseSummary& c) {
 std::string invalid_close_what(const CloseSummary& c) {
   switch (invalid_close_rule(c)) {
     case RuleId::close_payload_1: return "a 1-byte payload";
+    case RuleId::control_too_long: return fmt::format("a {}-byte payload", c.payload_len);
+    case RuleId::control_fragmented: return "without FIN: a fragmented control frame";
+    case RuleId::client_unmasked: return "unmasked";
+    case RuleId::server_masked: return "masked";
+    case RuleId::rsv_bits: return "with RSV bits set";
     case RuleId::close_code_invalid: return fmt::format("code {}", *c.code);
     default: return fmt::format("code {} with a reason that is not UTF-8", *c.code);
   }

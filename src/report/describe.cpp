@@ -1,6 +1,7 @@
 // wsdiag — plain-language descriptions of a connection's facts (RFC 6455 §4 handshake, §5.5.1/§7
 // close handshake, TCP end), shared by the text and Markdown writers.
 #include "wsdiag/report/describe.h"
+#include "wsdiag/report/timeline.h"
 
 #include <fmt/format.h>
 
@@ -238,21 +239,23 @@ std::vector<std::string> describe_tcp_end(const ConnectionSummary& s, bool detai
   return lines;
 }
 
-std::vector<TimelineEvent> timeline(const ConnectionSummary& s) {
-  std::vector<TimelineEvent> ev;
-  if (s.first.index != 0) {
-    ev.push_back({s.first, s.tcp_handshake_seen ? "first packet (client SYN)" : "first packet"});
+std::vector<TimelineLine> timeline_lines(const ConnectionSummary& s) {
+  std::vector<TimelineLine> out;
+  for (const TimelineStep& st : build_timeline(s).steps) {
+    std::string what;
+    switch (st.kind) {
+      case StepKind::syn: what = "client SYN"; break;
+      case StepKind::request: what = "client sent " + st.text; break;
+      case StepKind::response: what = "server answered " + st.text; break;
+      case StepKind::messages: case StepKind::capture_end: what = st.text; break;
+      default: what = fmt::format("{} sent {}", side_text(st.from, "?"), st.text); break;
+    }
+    if (st.idle_before_ms && *st.idle_before_ms >= kIdleShownMs) {
+      what += fmt::format(" (after {} idle)", format_duration_ms(*st.idle_before_ms));
+    }
+    out.push_back({st.at, st.offset_ms, std::move(what)});
   }
-  const auto& h = s.handshake;
-  if (h.request_seen) {
-    ev.push_back({h.request_at, fmt::format("client sent {} {}", h.method, h.path)});
-  }
-  if (h.response_seen) {
-    std::string what = "server answered";
-    if (h.status) what += fmt::format(" {}", *h.status);
-    if (!h.reason_phrase.empty()) what += " " + h.reason_phrase;
-    ev.push_back({h.response_at, std::move(what)});
-  }
+  // The findings, between the steps of their packets (a step first when both share a packet).
   for (const auto& f : s.findings) {
     if (f.at.index == 0) continue;
     const auto& info = diag::rule_info(f.rule);
@@ -260,33 +263,11 @@ std::vector<TimelineEvent> timeline(const ConnectionSummary& s) {
     if (f.side != Side::none) what += fmt::format(" ({})", side_text(f.side));
     if (!f.message.empty()) what += ": " + f.message;
     if (f.count > 1) what += fmt::format(" [first of {}]", f.count);
-    ev.push_back({f.at, std::move(what)});
+    out.push_back({f.at, offset_ms(s, f.at), std::move(what)});
   }
-  const auto& c = s.close;
-  if (c.seen) {
-    std::string what = fmt::format("{} sent Close", side_text(c.initiator, "?"));
-    what += c.code ? fmt::format(" {}", *c.code) : std::string(" (empty)");
-    if (!c.reason.empty()) what += fmt::format(" \"{}\"", c.reason);
-    ev.push_back({c.at, std::move(what)});
-    if (c.echoed) {
-      ev.push_back({c.echo_at, fmt::format("{} echoed Close{}", other_side(c.initiator),
-                                           c.echo_code ? fmt::format(" {}", *c.echo_code)
-                                                       : std::string(" (empty)"))});
-    }
-  }
-  const auto& t = s.tcp_end;
-  if (t.client_fin) ev.push_back({t.client_fin_at, "client sent FIN"});
-  if (t.server_fin) ev.push_back({t.server_fin_at, "server sent FIN"});
-  if (t.client_rst) ev.push_back({t.client_rst_at, "client sent RST"});
-  if (t.server_rst) ev.push_back({t.server_rst_at, "server sent RST"});
-  if (s.last.index != 0) {
-    ev.push_back({s.last, t.how == diag::TcpEndHow::open ? "last packet (capture ended, still open)"
-                                                         : "last packet"});
-  }
-  std::stable_sort(ev.begin(), ev.end(), [](const TimelineEvent& a, const TimelineEvent& b) {
-    return a.at.index < b.at.index;
-  });
-  return ev;
+  std::stable_sort(out.begin(), out.end(),
+                   [](const TimelineLine& a, const TimelineLine& b) { return a.at.index < b.at.index; });
+  return out;
 }
 
 std::vector<std::string> describe_tls(const ConnectionSummary& s) {

@@ -206,7 +206,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail,
   }
   if (detail) {
     rule_explanations(b, s);
-    const auto events = timeline(s);
+    const auto events = timeline_lines(s);
     std::size_t pkt_w = 0;
     for (const auto& e : events) pkt_w = std::max(pkt_w, fmt::formatted_size("#{}", e.at.index));
     bool first = true;
@@ -215,7 +215,7 @@ void connection_block(TextBuilder& b, const ConnReport& c, bool detail,
                                  : std::string(kIndent, ' ');
       first = false;
       prefix += fmt::format("{:<{}}  {:>10}  ", fmt::format("#{}", e.at.index), pkt_w,
-                            "+" + format_duration_ms(offset_ms(s, e.at)));
+                            "+" + format_duration_ms(e.offset_ms));
       b.wrapped(prefix, escape_terminal(e.what), display_width(prefix));
     }
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -97,6 +98,8 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   /// The frame in progress announced a length that cannot be right: give it up (its record, if
   /// --frames, shows the announced length) and take the next byte as a frame start.
   void lose_framing(PacketRef at, const char* why);
+  /// The first framing rule a control frame's header breaks (size, FIN, mask, RSV), if any.
+  [[nodiscard]] std::optional<RuleId> first_control_framing_rule(const FrameHeader& h, bool deflate) const;
 
   /// Records a finding; the message is formatted only the first time (later ones just count).
   template <typename... Args>
@@ -163,6 +166,9 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   PacketRef resync_at{};
   std::vector<std::uint8_t> ctrl;  // the current control frame's payload (bounded)
   bool ctrl_gap = false;
+  // The framing rule the current control frame's header broke (receivers fail the connection on
+  // it: a Close with one is not a Close they accept), if any.
+  std::optional<RuleId> ctrl_rule;
   // close and ping state
   bool close_sent = false;
   PacketRef close_at{};

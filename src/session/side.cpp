@@ -4,6 +4,16 @@
 
 namespace wsdiag::session {
 
+std::optional<RuleId> WsSession::Side::first_control_framing_rule(const FrameHeader& h, bool deflate) const {
+  if (h.payload_len > 125) return RuleId::control_too_long;
+  if (!h.fin) return RuleId::control_fragmented;
+  if (h.masked != (dir_ == Dir::c2s)) return dir_ == Dir::c2s ? RuleId::client_unmasked : RuleId::server_masked;
+  // RSV1 on a control frame is wrong even with permessage-deflate, except where the handshake was
+  // not captured and RSV1 is taken as deflate (no finding is recorded then either).
+  if ((h.rsv & 3) != 0 || ((h.rsv & 4) != 0 && (deflate || !s_.forced_))) return RuleId::rsv_bits;
+  return std::nullopt;
+}
+
 void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
   ++counters.frames;
   counters.payload_bytes += h.payload_len;
@@ -43,6 +53,7 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
     ctrl.clear();
     ctrl.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(h.payload_len, kMaxControlKept)));
     ctrl_gap = false;
+    ctrl_rule = first_control_framing_rule(h, deflate);
     if (h.payload_len > 125) {
       add(RuleId::control_too_long, at, "{} frame with a {}-byte payload", name, h.payload_len);
     }
@@ -195,7 +206,7 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     }
     auto& cs = s_.close_;
     const auto me = diag::side_of(dir_);
-    const bool valid = !cp.malformed && (!cp.has_code || (diag::close_code_valid_on_wire(cp.code) &&
+    const bool valid = !ctrl_rule && !cp.malformed && (!cp.has_code || (diag::close_code_valid_on_wire(cp.code) &&
                                                            ws::is_valid_utf8(cp.reason)));
     if (valid && !cs.valid_seen) {
       cs.valid_seen = true;
@@ -208,6 +219,8 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
       cs.seen = true;
       cs.initiator = me;
       cs.valid = valid;
+      cs.frame_rule = ctrl_rule;
+      cs.payload_len = h.payload_len;
       if (cp.has_code) cs.code = cp.code;
       cs.reason.assign(cp.reason.begin(), cp.reason.end());
       cs.at = at;

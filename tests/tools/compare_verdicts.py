@@ -28,6 +28,10 @@ RULES = {
     "new-message-while-fragmented": "expected-continuation",
     "frame-after-own-close": "data-after-close",
 }
+# Frame-level violations that make a Close frame one a receiver fails the connection on.
+BAD_CLOSE = {"control-frame-payload>125", "control-frame-extended-length", "fragmented-control-frame",
+             "client-frame-unmasked", "server-frame-masked", "rsv2/rsv3-set", "rsv1-on-control-or-continuation",
+             "rsv1-without-negotiated-extension"}
 SIDE = {"client-unmasked": "client", "server-masked": "server", "handshake-accept": "server"}
 
 
@@ -74,8 +78,20 @@ def main():
                     rejected_101 = (derived.startswith("1006") and v["code"] is None
                                     and v["name"] == "handshake failed" and row["resp_code"] == "101"
                                     and row["ws_frames_c2s"] == "0")
+                    # The truth's rule takes the first Close frame's code even when that frame
+                    # breaks a control-frame rule (RFC 6455 §5.5: over 125 bytes, fragmented; §5.1:
+                    # masking). A receiver must fail the connection on such a frame (§7.1.7) and
+                    # never accepts it as a Close: the code the applications see is then the
+                    # answering Close's, or 1006 when none came (Zeek's oversized-close-frame).
+                    bad_close = [x for x in row["derived_violations"].split(",") if x.partition("@")[0] in BAD_CLOSE
+                                 and x.partition("@")[2] == row["first_close_frame"]]
                     if rejected_101:
                         pass
+                    elif bad_close and m:
+                        want_code = int(row["echo_close_code"]) if row["close_echoed"] == "yes" and row["echo_close_code"] else 1006
+                        if v["code"] != want_code:
+                            problems.append(f"code {v['code']} != {want_code} (truth {m.group(1)} from a Close that "
+                                            f"breaks {bad_close[0]})")
                     elif m:
                         if v["code"] != int(m.group(1)):
                             problems.append(f"code {v['code']} != truth {m.group(1)}")

@@ -58,9 +58,13 @@ struct CloseSummary {
   std::optional<std::uint16_t> code;   ///< nullopt: empty Close payload (means 1005)
   std::string reason;
   PacketRef at;
-  /// The first Close was well-formed: no 1-byte payload, a code allowed on the wire (RFC 6455
-  /// §7.4), a UTF-8 reason. A receiver fails the connection on one that is not.
+  /// The first Close was well-formed: a frame that keeps the control-frame rules (RFC 6455 §5.2,
+  /// §5.5: at most 125 bytes, FIN, masked by clients only, no RSV bits), no 1-byte payload, a code
+  /// allowed on the wire (§7.4), a UTF-8 reason. A receiver fails the connection on one that is not.
   bool valid = true;
+  /// The control-frame rule the first Close's frame broke, if any, and its payload length.
+  std::optional<RuleId> frame_rule;
+  std::uint64_t payload_len = 0;
   bool echoed = false;
   std::optional<std::uint16_t> echo_code;
   PacketRef echo_at;

@@ -49,11 +49,13 @@ std::vector<std::string> describe_tunnel(const diag::TunnelSummary& t);
 /// One layer without addresses: "VXLAN VNI 42", "GTP-U TEID 0x00000001", "IPv6 in IPv4".
 std::string encap_layer_text(const EncapLayer& l);
 
-struct TimelineEvent {
+struct TimelineLine {
   PacketRef at;
-  std::string what;
+  double offset_ms = 0;  ///< from the connection's first packet
+  std::string what;      ///< may hold wire bytes: the writer escapes it
 };
-/// Everything with a packet number, in packet order: handshake, findings, Close frames, FIN/RST.
-std::vector<TimelineEvent> timeline(const diag::ConnectionSummary& s);
+/// The text report's timeline (--conn): the steps of build_timeline (timeline.h), the one home of a
+/// connection's sequence, with each finding at its packet.
+std::vector<TimelineLine> timeline_lines(const diag::ConnectionSummary& s);
 
 }  // namespace wsdiag::report

@@ -96,12 +96,13 @@ TEST_CASE("text: detail adds the timeline and rule explanations", "[report]") {
   CHECK(full.find("host example.test") != std::string::npos);
   CHECK(full.find("client FIN at packet 37") != std::string::npos);
   CHECK(full.find("rules") != std::string::npos);
-  // timeline is in packet order: the request (4) comes before the Close (30)
-  const auto req = full.find("client sent GET /chat?room=1");
-  const auto close = full.find("client sent Close 1000 \"bye");
+  // timeline is in packet order: the request (4) comes before the finding at packet 8
+  const std::string tl = full.substr(full.find("timeline"));
+  const auto req = tl.find("client sent GET /chat?room=1");
+  const auto unmasked = tl.find("client-unmasked");
   REQUIRE(req != std::string::npos);
-  REQUIRE(close != std::string::npos);
-  CHECK(req < close);
+  REQUIRE(unmasked != std::string::npos);
+  CHECK(req < unmasked);
 }
 
 TEST_CASE("text: an empty report says so and hints at --ws-port", "[report]") {
@@ -148,4 +149,30 @@ TEST_CASE("text: a RST answering the peer's FIN names who started the ending", "
   const std::string o = wsdiag::report::format_connection_text(open, TextOptions{});
   CHECK(o.find("still open when the capture ended, idle for the last 30.0 s") != std::string::npos);
   CHECK(wsdiag::report::to_json(open).at("tcp_end").at("idle_before_ms") == 30000.0);
+}
+
+TEST_CASE("text: the --conn timeline shows the connection's steps (one builder) with its findings", "[report]") {
+  auto r = sample_report();
+  auto& sm = r.connections[0].summary;
+  using wsdiag::diag::WireEventKind;
+  sm.events.kept.push_back({WireEventKind::close, Side::client, sm.close.at, 1000, {2, 1}, {}, {}, at(9, 110)});
+  sm.events.kept.push_back({WireEventKind::close, Side::server, sm.close.echo_at, 1000, {2, 1}, {}, {}, at(9, 110)});
+  const std::string full = text(r, false, /*detail=*/true);
+  const std::string out = full.substr(full.find("timeline"));
+  const auto line_of = [&](std::string_view what) { return out.find(what); };
+  // steps of build_timeline, in packet order, with the findings at their packets
+  const auto req = line_of("client sent GET");
+  const auto finding = line_of("error client-unmasked (client): frame not masked [first of 12]");
+  const auto close = line_of("client sent Close 1000");
+  const auto echo = line_of("server sent Close 1000");
+  REQUIRE(req != std::string::npos);
+  REQUIRE(finding != std::string::npos);
+  REQUIRE(close != std::string::npos);
+  REQUIRE(echo != std::string::npos);
+  CHECK(req < finding);
+  CHECK(finding < close);
+  CHECK(close < echo);
+  CHECK(out.find("3 messages: 2 from client, 1 from server") != std::string::npos);
+  CHECK(out.find("client sent Close 1000 Normal Closure") != std::string::npos);
+  CHECK(out.find("(after 3.89 s") != std::string::npos);  // last message (+110 ms) to the Close (+4.0 s)
 }

@@ -290,3 +290,49 @@ TEST_CASE("a 126-byte Ping echoed by an identical Pong is not pong-mismatch", "[
   CHECK(count_of(s, RuleId::control_too_long, Side::server) == 1);
   CHECK(!s.has(RuleId::pong_mismatch));  // fails: only 125 bytes of the Ping are kept
 }
+
+TEST_CASE("a Close frame that breaks a control-frame rule is not a Close a receiver accepts", "[session]") {
+  // Zeek's oversized-close-frame capture: a 1000 Close whose reason makes the payload 258 bytes.
+  Conv c;
+  c.open();
+  const PacketRef at = c.send(S, sf(op::close, close_payload(1000, std::string(256, 'C'))));
+  c.fin(C);
+  c.fin(S);
+  const auto s = c.finish();
+  CHECK(s.close.seen);
+  CHECK(!s.close.valid);
+  CHECK(s.close.frame_rule == RuleId::control_too_long);
+  CHECK(s.close.payload_len == 258);
+  CHECK(s.close.at == at);
+  const auto v = diag::diagnose(s);
+  CHECK(v.code == 1006);
+  CHECK_THAT(v.summary, Catch::Contains("the server sent an invalid Close (a 258-byte payload)"));
+  SECTION("legal neighbour: the same Close with a 123-byte reason is valid") {
+    Conv d;
+    d.open();
+    d.send(S, sf(op::close, close_payload(1000, std::string(123, 'C'))));
+    d.fin(C);
+    d.fin(S);
+    const auto t = d.finish();
+    CHECK(t.close.valid);
+    CHECK(!t.close.frame_rule);
+    CHECK(diag::diagnose(t).code == 1000);
+  }
+  SECTION("an unmasked client Close is invalid too; the server's 1002 is the accepted ending") {
+    Conv d;
+    d.open();
+    Frame f = cf(op::close, close_payload(1000));
+    f.masked = false;
+    d.send(C, f);
+    d.send(S, sf(op::close, close_payload(1002)));
+    d.fin(S);
+    d.fin(C);
+    const auto t = d.finish();
+    CHECK(!t.close.valid);
+    CHECK(t.close.frame_rule == RuleId::client_unmasked);
+    CHECK(t.close.valid_code == 1002);
+    const auto v2 = diag::diagnose(t);
+    CHECK(v2.code == 1002);
+    CHECK_THAT(v2.summary, Catch::Contains("invalid Close (unmasked)"));
+  }
+}

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <array>
 
 #include "wsdiag/tls/record.h"
@@ -310,6 +312,8 @@ void add_tls_findings(ConnectionSummary& s) {
   if (t.alpn == "h2") {
     s.findings.push_back({RuleId::tls_h2, Side::server, t.server_hello_at, "ALPN h2 selected"});
   }
+  std::stable_sort(s.findings.begin(), s.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.at.index < b.at.index; });
 }
 
 std::span<const KeyLogHowTo> keylog_howto() noexcept { return kHowTo; }

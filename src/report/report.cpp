@@ -57,6 +57,7 @@ std::string verdict_key(const diag::Verdict& v) {
 }
 
 void diagnose_into(ConnReport& c) {
+  diag::add_tls_findings(c.summary);  // the TLS layer's facts judged: alerts, failed decryption, h2
   if (!c.summary.websocket && !diag::tls_candidate(c.summary)) return;
   c.verdict = diag::diagnose(c.summary);
   c.cause = diag::likely_cause(c.summary, c.verdict);

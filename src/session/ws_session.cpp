@@ -573,12 +573,7 @@ void Analyzer::on_close(flow::Connection& c) {
   auto* sink = static_cast<ConnSink*>(c.sink());
   if (sink == nullptr) return;
   diag::ConnectionSummary s = sink->ws.summarize(c);
-  if (sink->front.is_tls()) {
-    s.tls = sink->front.facts();
-    diag::add_tls_findings(s);
-    std::stable_sort(s.findings.begin(), s.findings.end(),
-                     [](const diag::Finding& a, const diag::Finding& b) { return a.at.index < b.at.index; });
-  }
+  if (sink->front.is_tls()) s.tls = sink->front.facts();  // diag judges them (diag::add_tls_findings)
   out_->on_connection(std::move(s));
 }
 

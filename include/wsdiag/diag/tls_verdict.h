@@ -37,7 +37,8 @@ struct TlsEnding {
 std::optional<TlsEnding> tls_ending(const ConnectionSummary& s);
 
 /// Adds the findings the TLS facts prove (decryption failed, fatal alert, malformed or too long
-/// records, h2) to s.findings. Called once, by the session layer, when the summary is made.
+/// records, h2) to s.findings, keeping them in packet order. Called once per connection, by
+/// report::diagnose_into before the verdict (the session layer only hands the facts over).
 void add_tls_findings(ConnectionSummary& s);
 
 /// The verdict-table row for TLS connections whose WebSocket layer is not visible (first row):

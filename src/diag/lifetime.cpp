@@ -94,18 +94,7 @@ void groups(std::span<const EndingFact> all, std::vector<Pattern>& out) {
     if (found) {
       const double mean = sum / static_cast<double>(g.size());
       const KnownTimeout* known = match_known_timeout(mean, TimeoutKind::lifetime);
-      Pattern p;
-      p.id = "max-lifetime";
-      p.confidence = known ? Confidence::certain : Confidence::likely;
-      p.fix = kFix;
-      p.first_ns = g.front()->end_ns;
-      p.last_ns = g.front()->end_ns;
-      for (const EndingFact* e : g) {
-        p.members.push_back(e->id);
-        p.first_ns = std::min(p.first_ns, e->end_ns);
-        p.last_ns = std::max(p.last_ns, e->end_ns);
-      }
-      std::sort(p.members.begin(), p.members.end());
+      Pattern p = make_pattern("max-lifetime", known ? Confidence::certain : Confidence::likely, kFix, g);
       p.summary = fmt::format("{} connections to {}, opened over {}, were {} by the {} at the same age, {:.1f} ± {:.1f} s, "
                               "while busy (at most {} of silence before the end): a maximum connection "
                               "lifetime of {:.0f} s on the path or in the server{}",

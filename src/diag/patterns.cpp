@@ -57,21 +57,6 @@ void bursts(std::span<const EndingFact> all, const std::vector<Pattern>& out, Ke
   }
 }
 
-Pattern make_group(std::string_view id, Confidence c, std::string_view fix, std::span<const EndingFact* const> g) {
-  Pattern p;
-  p.id = id;
-  p.confidence = c;
-  p.fix = fix;
-  p.first_ns = g.front()->end_ns;
-  p.last_ns = g.front()->end_ns;
-  for (const EndingFact* e : g) {
-    p.members.push_back(e->id);
-    p.first_ns = std::min(p.first_ns, e->end_ns);
-    p.last_ns = std::max(p.last_ns, e->end_ns);
-  }
-  std::sort(p.members.begin(), p.members.end());
-  return p;
-}
 
 constexpr std::string_view kFixCrash =
     "Look at the server's logs, OOM kills, restarts and deploys at that time. Make shutdown close every "
@@ -87,7 +72,7 @@ constexpr std::string_view kFixIdleGroup =
 void correlated_teardown(std::span<const EndingFact> all, std::vector<Pattern>& out) {
   bursts(all, out, [](const EndingFact& e) { return e.tcp_ended && !e.close_frame && e.by != Side::none; },
          [&](std::span<const EndingFact* const> g) {
-           Pattern p = make_group("correlated-teardown", Confidence::likely, kFixCrash, g);
+           Pattern p = make_pattern("correlated-teardown", Confidence::likely, kFixCrash, g);
            p.summary = fmt::format("{} connections to {} were torn down by the {} within {}, without a Close: the "
                                    "process crashed, was killed or restarted without closing its WebSockets",
                                    g.size(), g.front()->server, side_name(g.front()->by),
@@ -100,7 +85,7 @@ void graceful_restart(std::span<const EndingFact> all, std::vector<Pattern>& out
   bursts(all, out,
          [](const EndingFact& e) { return e.close_frame && (e.code == 1001 || e.code == 1012) && e.by == Side::server; },
          [&](std::span<const EndingFact* const> g) {
-           Pattern p = make_group("graceful-restart", Confidence::likely, kFixRestart, g);
+           Pattern p = make_pattern("graceful-restart", Confidence::likely, kFixRestart, g);
            p.summary = fmt::format("{} connections to {} were closed by the server with {} within {}: a graceful "
                                    "restart or deploy",
                                    g.size(), g.front()->server, *g.front()->code, spread(p.last_ns - p.first_ns));
@@ -135,7 +120,7 @@ void same_silence(std::span<const EndingFact> all, std::vector<Pattern>& out) {
       }
       const double mean_s = sum / static_cast<double>(g.size()) / 1000.0;
       const KnownTimeout* known = match_known_timeout(mean_s, TimeoutKind::idle);
-      Pattern p = make_group("idle-timeout", known ? Confidence::certain : Confidence::likely, kFixIdleGroup, g);
+      Pattern p = make_pattern("idle-timeout", known ? Confidence::certain : Confidence::likely, kFixIdleGroup, g);
       p.summary = fmt::format("{} connections were torn down by the {} side after {:.1f} ± {:.1f} s of silence: an "
                               "idle timeout of {:.0f} s on the path{}",
                               g.size(), side_name(g.front()->by), mean_s, (hi - lo) / 2000.0, std::round(mean_s),
@@ -174,6 +159,22 @@ bool in_a_pattern(const std::vector<Pattern>& out, std::uint64_t id) {
     if (std::binary_search(p.members.begin(), p.members.end(), id)) return true;
   }
   return false;
+}
+
+Pattern make_pattern(std::string_view id, Confidence c, std::string_view fix, std::span<const EndingFact* const> g) {
+  Pattern p;
+  p.id = id;
+  p.confidence = c;
+  p.fix = fix;
+  p.first_ns = g.front()->end_ns;
+  p.last_ns = g.front()->end_ns;
+  for (const EndingFact* e : g) {
+    p.members.push_back(e->id);
+    p.first_ns = std::min(p.first_ns, e->end_ns);
+    p.last_ns = std::max(p.last_ns, e->end_ns);
+  }
+  std::sort(p.members.begin(), p.members.end());
+  return p;
 }
 
 

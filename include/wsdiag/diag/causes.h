@@ -79,6 +79,8 @@ struct Pattern {
 };
 /// Whether connection `id` already belongs to one of the groups in `out`.
 bool in_a_pattern(const std::vector<Pattern>& out, std::uint64_t id);
+/// A group of endings as a Pattern: members sorted, first/last end times; the summary is the caller's.
+Pattern make_pattern(std::string_view id, Confidence c, std::string_view fix, std::span<const EndingFact* const> g);
 
 struct PatternRow {
   std::string_view id;

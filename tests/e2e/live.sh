@@ -111,6 +111,12 @@ start_server "$P" serverA
 WSDIAG_PID=$!
 PIDS+=("$WSDIAG_PID")
 wait_for "$ERR" 'listening on' 15 || fail "wsdiag did not start"
+# A second wsdiag on the same traffic with --only 1006: it must report the killed server's
+# connection and nothing else.
+"$WSDIAG" -i lo -f "tcp port $P" --format jsonl --only 1006 --duration 150 >"$TMP/only.jsonl" 2>"$TMP/only.err" &
+ONLY_PID=$!
+PIDS+=("$ONLY_PID")
+wait_for "$TMP/only.err" 'listening on' 15 || fail "wsdiag --only did not start"
 
 # 1. a clean close: 1000
 timeout 30 "$PY" "$PEER" client "$P" normal >"$TMP/c1.out" 2>&1 || fail "client 1: $(cat "$TMP/c1.out")"
@@ -149,6 +155,17 @@ echo "ok: SIGINT -> exit 0, client port $port4 reported as open"
 tail -1 "$OUT" | grep -q '"type":"stats".*"dropped":0,"if_dropped":0' || fail "last line is not a stats record with drops"
 grep -q 'dropped by kernel' "$ERR" || fail "no summary line on stderr"
 echo "ok: stats record and summary line present"
+
+# --only 1006, live: the killed server's connection only.
+kill -INT "$ONLY_PID"
+for ((i = 0; i < 75; i++)); do kill -0 "$ONLY_PID" 2>/dev/null || break; sleep 0.2; done
+wait "$ONLY_PID" || fail "wsdiag --only: exit status $?"
+[ "$(verdict_of "$TMP/only.jsonl" "$port3")" = 1006 ] || fail "--only 1006 live: the 1006 connection is missing"
+for port in $(client_port "$TMP/c1.out") $(client_port "$TMP/c2.out") "$port4"; do
+  [ -z "$(verdict_of "$TMP/only.jsonl" "$port")" ] || fail "--only 1006 live: client port $port reported"
+done
+[ "$(grep -c '"client"' "$TMP/only.jsonl")" -eq 1 ] || fail "--only 1006 live: $(grep -c '"client"' "$TMP/only.jsonl") connections reported, expected 1"
+echo "ok: --only 1006 live reports the killed server's connection and nothing else"
 
 # 5. offline and live agree: the -w capture gives the same verdicts.
 [ -s "$TMP/live.pcap" ] || fail "-w file is empty"

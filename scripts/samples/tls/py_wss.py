@@ -4,6 +4,7 @@ module, with the TLS secrets written by ssl.SSLContext.keylog_filename (NSS key 
 
   py_wss.py server --port P --cert C --key K [--tls 1.2|1.3] [--ciphers C] [--no-etm] [--mode echo|hold]
   py_wss.py client --port P [--mode basic|hold|bulk] [--keylog FILE] [--sni NAME] [--plain] [--ciphers C]
+                   [--close-after FILE]
 (--ciphers: an OpenSSL cipher list for TLS 1.2, on either side; --no-etm: the server refuses RFC 7366
 encrypt-then-MAC, so CBC suites use MAC-then-encrypt records.)
   py_wss.py raw-unmasked --port P [--keylog FILE]   # a client that breaks RFC 6455 §5.1 inside TLS
@@ -102,6 +103,10 @@ async def client(a):
         for i in range(a.count):
             await ws.send(f"hello {i}")
             log("echo:", await ws.recv())
+        if a.close_after:  # tests: the connection stays open until that file exists
+            log("exchanged")
+            while not os.path.exists(a.close_after):
+                await asyncio.sleep(0.05)
         await ws.close(1000, "bye")
     elif a.mode == "bulk":  # benchmark traffic: --count binary messages of --size bytes, echoed
         data = os.urandom(a.size)
@@ -159,6 +164,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--keylog", default=None)
+    ap.add_argument("--close-after", default=None, help="client, basic mode: close only once this file exists")
     ap.add_argument("--sni", default="ws.test")
     ap.add_argument("--pidfile", default=None)
     ap.add_argument("--conns", type=int, default=1, help="server: stop after this many connections ended")

@@ -92,6 +92,8 @@ class RecordDecryptor {
   EVP_MAC_CTX* mac_ = nullptr;  // CBC suites only
   bool etm_ = false;
   bool gcm_fixed_ = false;  // AES-GCM: the nonce's fixed part is set, records set the other 8 bytes
+  bool chacha_ = false;      // ChaCha20-Poly1305: records set their nonce as a parameter...
+  bool chacha_clean_ = false;  // ...when the last record ran to its final (else: re-initialised)
   const SuiteInfo* suite_ = nullptr;
   bool tls13_ = true;
   bool ready_ = false;

@@ -73,8 +73,6 @@ class RecordDecryptor {
   bool set_keys(const SuiteInfo& s, bool tls13, const TrafficKeys& k, bool etm = false);
   [[nodiscard]] bool ready() const noexcept { return ready_; }
   [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
-  /// Records already sent under these keys that were not decrypted (keys found late).
-  void set_seq(std::uint64_t s) noexcept { seq_ = s; }
 
   /// Decrypts one record body (TLSCiphertext.encrypted_record) into out, which must hold
   /// body.size() bytes. TLS 1.3: returns the plaintext length including the inner content type and

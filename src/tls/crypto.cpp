@@ -127,17 +127,26 @@ bool hkdf_expand_label(bool sha384, Bytes secret, std::string_view label, Bytes 
   return kdf_derive("HKDF", params, out);
 }
 
-bool tls12_prf(bool sha384, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
-               std::span<std::uint8_t> out) {
+namespace {
+// RFC 5246 §5 P_hash, or with "MD5-SHA1" RFC 4346 §5's P_MD5 XOR P_SHA-1 over the halves of the
+// secret (OpenSSL's TLS1-PRF does both).
+bool prf(const char* digest, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
+         std::span<std::uint8_t> out) {
   std::string seed(label);
   seed.append(reinterpret_cast<const char*>(seed_a.data()), seed_a.size());
   seed.append(reinterpret_cast<const char*>(seed_b.data()), seed_b.size());
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest_name(sha384)), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<std::uint8_t*>(secret.data()), secret.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed.data(), seed.size()),
       OSSL_PARAM_construct_end()};
   return kdf_derive("TLS1-PRF", params, out);
+}
+}  // namespace
+
+bool tls12_prf(bool sha384, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
+               std::span<std::uint8_t> out) {
+  return prf(digest_name(sha384), secret, label, seed_a, seed_b, out);
 }
 
 bool tls13_traffic_keys(const SuiteInfo& s, Bytes secret, TrafficKeys& out) {
@@ -150,12 +159,14 @@ bool tls13_next_secret(const SuiteInfo& s, Bytes secret, std::span<std::uint8_t>
 }
 
 bool tls12_key_block(const SuiteInfo& s, Bytes master, Bytes client_random, Bytes server_random,
-                     TrafficKeys& client, TrafficKeys& server) {
+                     TrafficKeys& client, TrafficKeys& server, std::uint16_t version) {
   // client MAC key, server MAC key (CBC only), client key, server key, client IV, server IV
   // (AEAD only: CBC records carry their IV).
   std::array<std::uint8_t, 2 * (48 + 32 + 12)> block{};
   const std::size_t need = 2u * (s.mac_len + s.key_len + s.fixed_iv_len);
-  if (!tls12_prf(s.sha384, master, "key expansion", server_random, client_random, std::span(block).first(need))) {
+  // TLS 1.0/1.1 (RFC 4346 §5): the MD5/SHA-1 PRF whatever the suite; TLS 1.2: the suite's hash.
+  const char* digest = version < 0x0303 ? "MD5-SHA1" : digest_name(s.sha384);
+  if (!prf(digest, master, "key expansion", server_random, client_random, std::span(block).first(need))) {
     return false;
   }
   std::size_t p = 0;

@@ -233,7 +233,7 @@ void TlsFront::State::install_tls12(DirState& ds) {
   }
   TrafficKeys ck, sk;
   if (!tls12_key_block(*suite, secret_bytes(secrets->master), Bytes(facts.client_random), Bytes(server_random), ck,
-                       sk)) {
+                       sk, facts.version)) {
     unsupported = true;
     return;
   }

@@ -56,9 +56,10 @@ bool tls13_traffic_keys(const SuiteInfo& s, Bytes secret, TrafficKeys& out);
 /// TLS 1.3: the next application traffic secret after a KeyUpdate (RFC 8446 §7.2).
 bool tls13_next_secret(const SuiteInfo& s, Bytes secret, std::span<std::uint8_t> out);
 /// TLS 1.2: client and server write keys and IVs (CBC: MAC keys, keys) from the master secret
-/// (RFC 5246 §6.3).
+/// (RFC 5246 §6.3); TLS 1.1 and 1.0 (`version` below 0x0303): the same key block from their
+/// MD5/SHA-1 PRF (RFC 4346 §5, §6.3).
 bool tls12_key_block(const SuiteInfo& s, Bytes master, Bytes client_random, Bytes server_random,
-                     TrafficKeys& client, TrafficKeys& server);
+                     TrafficKeys& client, TrafficKeys& server, std::uint16_t version = 0x0303);
 
 /// One direction's record decryptor: the EVP context is made once and re-keyed on key changes.
 class RecordDecryptor {

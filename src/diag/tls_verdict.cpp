@@ -308,7 +308,8 @@ void add_tls_findings(ConnectionSummary& s) {
     }
     // Only when some secret of this connection was logged: a client that logs nothing makes
     // every record wait until the budget, and then the budget is not the problem.
-    if (f.held_limit && ((t.keys != KeyStatus::not_found && t.keys != KeyStatus::no_keylog) || t.keys_logged_late)) {
+    const bool logged = (t.keys != KeyStatus::not_found && t.keys != KeyStatus::no_keylog) || t.keys_logged_late;
+    if (f.held_limit && logged) {
       s.findings.push_back({RuleId::limit_tls_held, side, f.held_limit_at,
                             fmt::format("{} TLS records ({} bytes) waited for a secret not yet in the key log when "
                                         "the {}'s record at packet {} came; they were judged with the secrets "

@@ -9,7 +9,8 @@
 namespace wsdiag::tls {
 
 bool TlsFront::State::may_wait() const {
-  return keys != nullptr && keys->given() && keys->follows() && facts.client_hello && !gave_up_waiting && !flushing && !unsupported;
+  return keys != nullptr && keys->given() && keys->follows() && facts.client_hello && !gave_up_waiting &&
+         !flushing && !unsupported;
 }
 
 void TlsFront::State::protect(DirState& ds, const RecordHeader& h, Bytes body, PacketRef at) {

@@ -65,7 +65,8 @@ struct Session {
     std::vector<std::uint8_t> sapp1(32);
     REQUIRE(tls13_next_secret(*suite_info(0x1301), sapp, sapp1));
     Sealer sa1(sapp1);
-    steps.push_back({Dir::c2s, record(22, handshake(1, client_hello_body(0x11, "ws.example", {"http/1.1"})), 0x0301), 1});
+    const auto hello = handshake(1, client_hello_body(0x11, "ws.example", {"http/1.1"}));
+    steps.push_back({Dir::c2s, record(22, hello, 0x0301), 1});
     auto sh_ccs = record(22, handshake(2, server_hello_body(0x1301, true)));
     append(sh_ccs, record(20, {1}));
     steps.push_back({Dir::s2c, sh_ccs, 2});

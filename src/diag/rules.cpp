@@ -332,6 +332,14 @@ constexpr std::array<RuleInfo, kRuleCount> kRules{{
      "A TLS record longer than wsdiag buffers per direction was announced, so TLS parsing of that "
      "direction stopped.",
      "Raise the limit, or check whether the stream is really TLS."},
+    {RuleId::limit_tls_held, "limit-tls-held", S::warning, "",
+     "Too many TLS records waited for their secret",
+     "In live mode, records that arrive before the key log holds their secret are kept until it "
+     "does (a client logs a secret only after using it). More records than wsdiag keeps per "
+     "connection arrived before the secret, so they were judged with the secrets logged by then: "
+     "the records they held were not decrypted.",
+     "Make sure the key log is written by the client as it connects (not at exit), or analyse the "
+     "saved capture (-w) with the key log afterwards."},
     {RuleId::tls_h2, "tls-h2", S::info, "RFC 8441",
      "ALPN selected h2: WebSocket over HTTP/2 is not decoded",
      "The TLS handshake selected HTTP/2, where WebSocket runs as an extended CONNECT stream "

@@ -308,6 +308,19 @@ void add_tls_findings(ConnectionSummary& s) {
       s.findings.push_back({RuleId::limit_tls_record, side, f.problem_at,
                             fmt::format("a {}-byte TLS record from the {}", f.malformed_len, who)});
     }
+    // Only when some secret of this connection was logged: a client that logs nothing makes
+    // every record wait until the budget, and then the budget is not the problem.
+    const bool logged = (t.keys != KeyStatus::not_found && t.keys != KeyStatus::no_keylog) || t.keys_logged_late;
+    if (f.held_limit && logged) {
+      s.findings.push_back({RuleId::limit_tls_held, side, f.held_limit_at,
+                            fmt::format("{} TLS records ({} bytes) waited for a secret not yet in the key log when "
+                                        "the {}'s record at packet {} came; they were judged with the secrets "
+                                        "logged by then{}",
+                                        f.held_limit_records, f.held_limit_bytes, who, f.held_limit_at.index,
+                                        t.keys_logged_late ? " (none: this connection's secrets were logged only "
+                                                             "later)"
+                                                           : "")});
+    }
   }
   if (t.alpn == "h2") {
     s.findings.push_back({RuleId::tls_h2, Side::server, t.server_hello_at, "ALPN h2 selected"});

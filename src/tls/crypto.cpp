@@ -127,17 +127,26 @@ bool hkdf_expand_label(bool sha384, Bytes secret, std::string_view label, Bytes 
   return kdf_derive("HKDF", params, out);
 }
 
-bool tls12_prf(bool sha384, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
-               std::span<std::uint8_t> out) {
+namespace {
+// RFC 5246 §5 P_hash, or with "MD5-SHA1" RFC 4346 §5's P_MD5 XOR P_SHA-1 over the halves of the
+// secret (OpenSSL's TLS1-PRF does both).
+bool prf(const char* digest, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
+         std::span<std::uint8_t> out) {
   std::string seed(label);
   seed.append(reinterpret_cast<const char*>(seed_a.data()), seed_a.size());
   seed.append(reinterpret_cast<const char*>(seed_b.data()), seed_b.size());
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest_name(sha384)), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<std::uint8_t*>(secret.data()), secret.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed.data(), seed.size()),
       OSSL_PARAM_construct_end()};
   return kdf_derive("TLS1-PRF", params, out);
+}
+}  // namespace
+
+bool tls12_prf(bool sha384, Bytes secret, std::string_view label, Bytes seed_a, Bytes seed_b,
+               std::span<std::uint8_t> out) {
+  return prf(digest_name(sha384), secret, label, seed_a, seed_b, out);
 }
 
 bool tls13_traffic_keys(const SuiteInfo& s, Bytes secret, TrafficKeys& out) {
@@ -150,12 +159,14 @@ bool tls13_next_secret(const SuiteInfo& s, Bytes secret, std::span<std::uint8_t>
 }
 
 bool tls12_key_block(const SuiteInfo& s, Bytes master, Bytes client_random, Bytes server_random,
-                     TrafficKeys& client, TrafficKeys& server) {
+                     TrafficKeys& client, TrafficKeys& server, std::uint16_t version) {
   // client MAC key, server MAC key (CBC only), client key, server key, client IV, server IV
   // (AEAD only: CBC records carry their IV).
   std::array<std::uint8_t, 2 * (48 + 32 + 12)> block{};
   const std::size_t need = 2u * (s.mac_len + s.key_len + s.fixed_iv_len);
-  if (!tls12_prf(s.sha384, master, "key expansion", server_random, client_random, std::span(block).first(need))) {
+  // TLS 1.0/1.1 (RFC 4346 §5): the MD5/SHA-1 PRF whatever the suite; TLS 1.2: the suite's hash.
+  const char* digest = version < 0x0303 ? "MD5-SHA1" : digest_name(s.sha384);
+  if (!prf(digest, master, "key expansion", server_random, client_random, std::span(block).first(need))) {
     return false;
   }
   std::size_t p = 0;
@@ -188,8 +199,12 @@ bool RecordDecryptor::set_keys(const SuiteInfo& s, bool tls13, const TrafficKeys
   keys_ = k;
   const EVP_CIPHER* c = cipher(s.bulk);
   if (ctx_ == nullptr || c == nullptr) return false;
-  if (EVP_DecryptInit_ex2(ctx_, c, keys_.key.data(), nullptr, nullptr) != 1) return false;
+  // ChaCha20-Poly1305 takes the key and the first nonce here; records set their nonce only (open()).
+  const bool chacha = s.bulk == Bulk::chacha20_poly1305;
+  if (EVP_DecryptInit_ex2(ctx_, c, keys_.key.data(), chacha ? keys_.iv.data() : nullptr, nullptr) != 1) return false;
   gcm_fixed_ = false;
+  chacha_ = chacha;
+  chacha_clean_ = chacha;
   if (s.bulk == Bulk::aes_128_gcm || s.bulk == Bulk::aes_256_gcm) {
     // RFC 5288 / RFC 8446 nonces both keep their first 4 bytes per key (the TLS 1.2 salt, the
     // TLS 1.3 IV's first 4 bytes): fixed once here, the other 8 set per record (open()).
@@ -304,25 +319,34 @@ long RecordDecryptor::open(std::uint8_t type, std::uint16_t version, Bytes body,
     aad_len = 13;
   }
   int len = 0, fin = 0;
-  // The nonce: AES-GCM takes only its last 8 bytes per record (the first 4 were fixed when the keys
-  // were installed), as a parameter; a full re-initialisation per record (EVP_DecryptInit_ex2)
-  // costs more than decrypting a chat-sized record. ChaCha20-Poly1305 is re-initialised.
-  // The expected tag goes in with it (one parameter call per record: each costs a few hundred
-  // instructions of name lookups).
-  OSSL_PARAM gcm_params[] = {
+  // The nonce goes in as a parameter, with the expected tag, in one call per record (each call
+  // costs a few hundred instructions of name lookups); a full re-initialisation per record
+  // (EVP_DecryptInit_ex2, which also queries the IV length through the provider) costs more than
+  // decrypting a chat-sized record. AES-GCM takes the nonce's last 8 bytes (the first 4 were fixed
+  // with the keys). ChaCha20-Poly1305 takes the whole 12-byte nonce as its "TLS fixed IV" (OpenSSL
+  // 3's provider writes it straight into the cipher's nonce words; its first update after a
+  // finished record restarts the block counter and Poly1305). A context whose last record stopped
+  // half-way is re-initialised with the nonce instead.
+  const char* iv_name = gcm_fixed_ ? OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV : OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED;
+  const std::size_t iv_off = gcm_fixed_ ? 4 : 0;
+  const bool by_param = gcm_fixed_ || chacha_clean_;
+  OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag.data(), kTagLen),
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, nonce.data() + 4, 8),
+      OSSL_PARAM_construct_octet_string(iv_name, nonce.data() + iv_off, nonce.size() - iv_off),
       OSSL_PARAM_construct_end()};
-  OSSL_PARAM tag_param[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag.data(), kTagLen),
-                            OSSL_PARAM_construct_end()};
-  const bool iv_ok = gcm_fixed_ ? EVP_CIPHER_CTX_set_params(ctx_, gcm_params) == 1
-                                : EVP_DecryptInit_ex2(ctx_, nullptr, nullptr, nonce.data(), nullptr) == 1 &&
-                                      EVP_CIPHER_CTX_set_params(ctx_, tag_param) == 1;
+  if (!by_param) params[1] = OSSL_PARAM_construct_end();
+  const bool iv_ok = by_param ? EVP_CIPHER_CTX_set_params(ctx_, params) == 1
+                              : EVP_DecryptInit_ex2(ctx_, nullptr, nullptr, nonce.data(), nullptr) == 1 &&
+                                    EVP_CIPHER_CTX_set_params(ctx_, params) == 1;
+  chacha_clean_ = false;
   if (!iv_ok || EVP_DecryptUpdate(ctx_, nullptr, &len, aad.data(), static_cast<int>(aad_len)) != 1 ||
-      EVP_DecryptUpdate(ctx_, out.data(), &len, ct.data(), static_cast<int>(ct.size())) != 1 ||
-      EVP_DecryptFinal_ex(ctx_, out.data() + len, &fin) != 1) {
+      EVP_DecryptUpdate(ctx_, out.data(), &len, ct.data(), static_cast<int>(ct.size())) != 1) {
     return -1;
   }
+  // Final ends the record in the provider whether the tag matches or not.
+  const bool tag_ok = EVP_DecryptFinal_ex(ctx_, out.data() + len, &fin) == 1;
+  chacha_clean_ = chacha_;
+  if (!tag_ok) return -1;
   ++seq_;
   return static_cast<long>(len) + fin;
 }

@@ -30,16 +30,55 @@ void TlsFront::State::DirState::fail(PacketRef at) {
   st.facts.keys = KeyStatus::failed;
 }
 
+void TlsFront::State::DirState::not_decrypted(const RecordHeader& h, PacketRef at) {
+  ++f().undecrypted_records;
+  if (h.type == content::alert && !st.tls13()) note_alert(0, 0, true, h.length, at);
+}
+
+bool TlsFront::State::DirState::secret_missing() const {
+  // Without the ServerHello nothing can be decrypted, whatever the key log says.
+  if (!st.facts.server_hello) return false;
+  if (!st.secrets) return true;
+  const Secrets& s = *st.secrets;
+  if (!st.tls13()) return !s.master.present();
+  const bool c2s = dir == Dir::c2s;
+  const Secret& hs = c2s ? s.client_handshake : s.server_handshake;
+  const Secret& app0 = c2s ? s.client_app0 : s.server_app0;
+  switch (epoch) {
+    case Epoch::none:
+      return !hs.present() && !app0.present();  // no keys yet for this direction
+    case Epoch::early:
+      return !hs.present() || !app0.present();
+    case Epoch::handshake:
+      return !app0.present();  // the record may be under the next secret
+    case Epoch::app:
+      return false;  // later secrets come from this one (KeyUpdate), not from the key log
+  }
+  return false;
+}
+
+TlsFront::State::Opened TlsFront::State::DirState::open_record(const RecordHeader& h, Bytes body, PacketRef at) {
+  const bool keyed = can_decrypt() || (epoch == Epoch::early && !failed);
+  if (!keyed && !failed && body.size() == h.length && h.length != 0 && st.may_wait() && secret_missing()) {
+    return Opened::wait;
+  }
+  if (body.empty() || !keyed) {
+    not_decrypted(h, at);
+    return Opened::done;
+  }
+  return st.tls13() || epoch == Epoch::early ? decrypt13(h, body, at) : decrypt12(h, body, at);
+}
+
 long TlsFront::State::DirState::try_open(const RecordHeader& h, Bytes body) {
   return dec->open(h.type, h.version, body, std::span<std::uint8_t>(out.get(), kMaxRecordBody));
 }
 
-void TlsFront::State::DirState::decrypt12(const RecordHeader& h, Bytes body, PacketRef at) {
+TlsFront::State::Opened TlsFront::State::DirState::decrypt12(const RecordHeader& h, Bytes body, PacketRef at) {
   const long n = try_open(h, body);
   if (n < 0) {
     ++f().undecrypted_records;
     fail(at);
-    return;
+    return Opened::done;
   }
   st.decrypted_any = true;
   const Bytes plain(out.get(), static_cast<std::size_t>(n));
@@ -53,9 +92,10 @@ void TlsFront::State::DirState::decrypt12(const RecordHeader& h, Bytes body, Pac
     if (r.ok()) note_alert(level, desc, false, h.length, at);
   }
   // handshake (Finished, renegotiation): nothing to learn
+  return Opened::done;
 }
 
-void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, PacketRef at) {
+TlsFront::State::Opened TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, PacketRef at) {
   if (epoch == Epoch::early && !can_decrypt()) {
     // First 0-RTT record: pick the AEAD by the secret's hash and the record's tag.
     const Secret& es = st.secrets->client_early;
@@ -81,7 +121,7 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
     if (!can_decrypt()) {
       ++f().undecrypted_records;
       fail(at);
-      return;
+      return Opened::done;
     }
   }
   long n = try_open(h, body);
@@ -100,9 +140,11 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
     }
   }
   if (n < 0) {
+    // Live mode: the record may be under a secret the client has not logged yet.
+    if (st.may_wait() && secret_missing()) return Opened::wait;
     ++f().undecrypted_records;
     fail(at);
-    return;
+    return Opened::done;
   }
   st.decrypted_any = true;
   // RFC 8446 §5.2: TLSInnerPlaintext = content || type || zeros.
@@ -110,7 +152,7 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
   while (len > 0 && out[len - 1] == 0) --len;
   if (len == 0) {
     fail(at);  // no content type: not a valid record
-    return;
+    return Opened::done;
   }
   const std::uint8_t type = out[len - 1];
   const Bytes plain(out.get(), len - 1);
@@ -154,6 +196,7 @@ void TlsFront::State::DirState::decrypt13(const RecordHeader& h, Bytes body, Pac
       install13(next, Epoch::app);
     }
   }
+  return Opened::done;
 }
 
 }  // namespace wsdiag::tls

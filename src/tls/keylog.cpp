@@ -1,6 +1,8 @@
 // wsdiag — NSS key log parsing and pcapng Decryption Secrets Blocks. See keylog.h.
 #include "wsdiag/tls/keylog.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -99,6 +101,7 @@ bool KeyLog::load_file(const std::string& path, std::string& err) {
     const std::lock_guard<std::mutex> lock(mutex_);
     path_ = path;
     read_ = 0;
+    seen_size_ = kUnknownSize;
     given_ = true;
   }
   refresh();
@@ -108,16 +111,26 @@ bool KeyLog::load_file(const std::string& path, std::string& err) {
 void KeyLog::refresh() const {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (path_.empty()) return;
+  // Looked up for every record that waits for a secret: one stat() when the file did not grow.
+  struct stat sb {};
+  if (::stat(path_.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) {
+    const auto size = static_cast<std::uint64_t>(sb.st_size);
+    if (size == seen_size_) return;
+    seen_size_ = size;
+  }
   std::ifstream in(path_, std::ios::binary);
   if (!in) return;
   in.seekg(static_cast<std::streamoff>(read_));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // Complete lines are consumed; a last line without a newline is used now (a finished file) and
-  // read again next time (a writer in the middle of it): adding a secret twice is harmless.
+  // Complete lines are consumed. A last line without a newline is read again next time; it is used
+  // now only when the file is not followed (a finished file). A followed file grows while clients
+  // write it, and a line cut in the middle of its secret is still valid hex: used, it would be a
+  // wrong key, and a record that does not authenticate stops decryption for good.
   const auto last_nl = text.rfind('\n');
   const std::size_t complete = last_nl == std::string::npos ? 0 : last_nl + 1;
   read_ += complete;
   std::string_view rest(text);
+  if (follow_) rest = rest.substr(0, complete);
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     add_line(rest.substr(0, nl));
@@ -175,13 +188,9 @@ std::size_t KeyLog::load_pcapng_secrets(const std::string& path) {
 
 std::optional<Secrets> KeyLog::find(const std::array<std::uint8_t, 32>& client_random) const {
   const std::string key(reinterpret_cast<const char*>(client_random.data()), client_random.size());
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = map_.find(key);
-    if (it != map_.end()) return it->second;
-    if (!follow_) return std::nullopt;
-  }
-  refresh();
+  // Followed: read what was appended first, also when this client random is known already (its
+  // secrets are logged a line at a time; a connection asks again for the ones it lacks).
+  if (follow_) refresh();
   const std::lock_guard<std::mutex> lock(mutex_);
   const auto it = map_.find(key);
   if (it == map_.end()) return std::nullopt;

@@ -56,6 +56,7 @@ void TlsFront::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Packe
     inner_->on_gap(d, len, why, at);  // plain (or not decided yet): the session sees every gap
     return;
   }
+  st_->settle(d);  // records held before the gap go first
   auto& ds = st_->dir(d);
   auto& df = ds.f();
   if (why == reassembly::GapReason::snaplen) {
@@ -79,6 +80,11 @@ void TlsFront::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Packe
 
 void TlsFront::on_end(Dir d, reassembly::EndReason how, PacketRef at) {
   if (st_) {
+    st_->settle(d);  // this direction's held records are decrypted or judged before its end
+    if (st_->gave_up_waiting && !st_->secrets && !st_->facts.keys_logged_late && keys_ != nullptr &&
+        st_->facts.client_hello) {
+      st_->facts.keys_logged_late = keys_->find(st_->facts.client_random).has_value();  // for the finding
+    }
     auto& ds = st_->dir(d);
     ds.ended = true;
     ds.rec.release();
@@ -112,7 +118,10 @@ TlsFacts TlsFront::facts() const {
 
 void TlsFront::State::lookup_secrets() {
   if (keys == nullptr || !facts.client_hello) return;
-  if (!secrets) secrets = keys->find(facts.client_random);
+  if (!secrets) {
+    secrets = keys->find(facts.client_random);
+    if (secrets) ++secrets_gen;
+  }
   looked_up = true;
 }
 
@@ -163,23 +172,38 @@ bool TlsFront::State::secrets_complete() const {
          secrets->client_app0.present() && secrets->server_app0.present();
 }
 
-void TlsFront::State::late_lookup() {
-  // A key log is written a line at a time while wsdiag reads it: the secrets found first may lack
-  // the server's, or the application ones; look again until they are complete (bounded).
-  if (secrets_complete() || keys == nullptr || !keys->follows() || late_lookups <= 0 || !facts.client_hello) return;
-  --late_lookups;
-  auto found = keys->find(facts.client_random);
-  if (!found) return;
-  secrets = std::move(found);
-  if (!tls13() || !facts.server_hello) return;
-  // Keys for the directions that have none yet; a direction already decrypting keeps its state.
-  std::array<bool, 2> had{dirs[0].dec != nullptr, dirs[1].dec != nullptr};
-  install13_all(had);
-  // Handshake records that went by undecrypted used up sequence numbers of the handshake keys.
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto& d = dirs[i];
-    if (!had[i] && d.dec && d.epoch == Epoch::handshake) d.dec->set_seq(d.f().app_records);
+namespace {
+int present_count(const Secrets& s) {
+  int n = 0;
+  for (const Secret* x : {&s.master, &s.client_early, &s.client_handshake, &s.server_handshake, &s.client_app0,
+                          &s.server_app0, &s.exporter}) {
+    n += x->present() ? 1 : 0;
   }
+  return n;
+}
+}  // namespace
+
+bool TlsFront::State::late_lookup() {
+  // A key log is written a line at a time while wsdiag reads it: the secrets found first may lack
+  // the server's, or the application ones; look again until they are complete. Only while records
+  // may wait: each look is for a record that is then held (bounded) or decrypted.
+  if (secrets_complete() || !may_wait()) return false;
+  auto found = keys->find(facts.client_random);
+  if (!found || (secrets && present_count(*found) <= present_count(*secrets))) return false;
+  secrets = std::move(found);
+  ++secrets_gen;
+  if (!facts.server_hello) return true;
+  if (tls13()) {
+    // Keys for the directions that have none yet; a direction already decrypting keeps its state
+    // (its next epoch's secret is taken when a record needs it). Records that came before the
+    // keys were held, so sequence numbers start at 0.
+    install13_all({dirs[0].dec != nullptr, dirs[1].dec != nullptr});
+  } else {
+    for (auto& d : dirs) {
+      if (d.encrypted && !d.dec) install_tls12(d);  // after its ChangeCipherSpec
+    }
+  }
+  return true;
 }
 
 void TlsFront::State::install13_all(std::array<bool, 2> skip) {
@@ -201,7 +225,6 @@ void TlsFront::State::install13_all(std::array<bool, 2> skip) {
 }
 
 void TlsFront::State::install_tls12(DirState& ds) {
-  late_lookup();
   if (!secrets || !secrets->master.present() || !facts.server_hello) return;
   // CBC before TLS 1.1 chains its IV across records (no explicit IV): not decrypted.
   if (suite == nullptr || suite->tls13 || (suite->cbc() && facts.version < 0x0302)) {
@@ -210,7 +233,7 @@ void TlsFront::State::install_tls12(DirState& ds) {
   }
   TrafficKeys ck, sk;
   if (!tls12_key_block(*suite, secret_bytes(secrets->master), Bytes(facts.client_random), Bytes(server_random), ck,
-                       sk)) {
+                       sk, facts.version)) {
     unsupported = true;
     return;
   }
@@ -272,7 +295,8 @@ bool TlsFront::State::DirState::wants_body(const RecordHeader& h) {
     return epoch == Epoch::early;
   }
   if (encrypted && !can_decrypt() && !failed) st.late_lookup();
-  return can_decrypt();
+  // Live mode: a record whose secret is not logged yet is kept, to be held until it is.
+  return can_decrypt() || (encrypted && !failed && st.may_wait());
 }
 
 void TlsFront::State::DirState::note_alert(std::uint8_t level, std::uint8_t desc, bool enc, std::uint16_t len,
@@ -302,7 +326,8 @@ void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, Pac
       if (!st.tls13() && st.facts.server_hello) df.handshake_done = true;
       if (!st.tls13() && st.facts.server_hello) {
         encrypted = true;
-        st.install_tls12(*this);
+        st.late_lookup();
+        if (!dec) st.install_tls12(*this);
       }
       return;
     case content::alert:
@@ -332,14 +357,8 @@ void TlsFront::State::DirState::on_record(const RecordHeader& h, Bytes body, Pac
     default:
       return;  // heartbeat: nothing to learn
   }
-  // A protected record (or early data).
-  if (body.empty() || failed || (!can_decrypt() && epoch != Epoch::early)) {
-    ++df.undecrypted_records;
-    if (h.type == content::alert && !st.tls13()) note_alert(0, 0, true, h.length, at);
-    return;
-  }
-  if (st.tls13() || epoch == Epoch::early) decrypt13(h, body, at);
-  else decrypt12(h, body, at);
+  // A protected record (or early data): decrypted now, or held while its secret is not logged.
+  st.protect(*this, h, body, at);
 }
 
 }  // namespace wsdiag::tls

@@ -35,6 +35,12 @@ struct Limits {
   /// Largest plaintext TLS handshake message kept for parsing (ClientHello, ServerHello,
   /// EncryptedExtensions); longer ones are skipped unparsed.
   std::size_t tls_handshake_bytes = 64 * 1024;
+  /// Live mode: encrypted TLS records kept per connection (both directions, in arrival order)
+  /// while the secret that decrypts them is not in the key log yet (a client logs a secret only
+  /// after it uses it), and decrypted in order once it is. Beyond either budget the records held
+  /// are judged with the secrets logged so far (`limit-tls-held`) and the connection stops waiting.
+  std::size_t tls_held_bytes = 64 * 1024;
+  std::size_t tls_held_records = 64;
   /// Live mode: the run-level causes (patterns) are found over the endings of the last
   /// `pattern_window_ns` of capture time, at most `pattern_window_endings` of them (oldest dropped
   /// first), and a group is reported once no new ending joined it for `pattern_settle_ns`.

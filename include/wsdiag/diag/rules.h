@@ -84,6 +84,7 @@ enum class RuleId : std::uint8_t {
   tls_alert,             ///< a fatal TLS alert (plaintext or decrypted)
   tls_malformed,         ///< bytes where a TLS record header was due are not one
   limit_tls_record,      ///< a TLS record over Limits::tls_record_bytes: TLS parsing stopped
+  limit_tls_held,        ///< live: records waiting for their secret over Limits::tls_held_*
   tls_h2,                ///< ALPN h2: WebSocket would run over HTTP/2 (RFC 8441), not decoded
 };
 

@@ -56,9 +56,10 @@ bool tls13_traffic_keys(const SuiteInfo& s, Bytes secret, TrafficKeys& out);
 /// TLS 1.3: the next application traffic secret after a KeyUpdate (RFC 8446 §7.2).
 bool tls13_next_secret(const SuiteInfo& s, Bytes secret, std::span<std::uint8_t> out);
 /// TLS 1.2: client and server write keys and IVs (CBC: MAC keys, keys) from the master secret
-/// (RFC 5246 §6.3).
+/// (RFC 5246 §6.3); TLS 1.1 and 1.0 (`version` below 0x0303): the same key block from their
+/// MD5/SHA-1 PRF (RFC 4346 §5, §6.3).
 bool tls12_key_block(const SuiteInfo& s, Bytes master, Bytes client_random, Bytes server_random,
-                     TrafficKeys& client, TrafficKeys& server);
+                     TrafficKeys& client, TrafficKeys& server, std::uint16_t version = 0x0303);
 
 /// One direction's record decryptor: the EVP context is made once and re-keyed on key changes.
 class RecordDecryptor {
@@ -73,8 +74,6 @@ class RecordDecryptor {
   bool set_keys(const SuiteInfo& s, bool tls13, const TrafficKeys& k, bool etm = false);
   [[nodiscard]] bool ready() const noexcept { return ready_; }
   [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
-  /// Records already sent under these keys that were not decrypted (keys found late).
-  void set_seq(std::uint64_t s) noexcept { seq_ = s; }
 
   /// Decrypts one record body (TLSCiphertext.encrypted_record) into out, which must hold
   /// body.size() bytes. TLS 1.3: returns the plaintext length including the inner content type and
@@ -92,6 +91,8 @@ class RecordDecryptor {
   EVP_MAC_CTX* mac_ = nullptr;  // CBC suites only
   bool etm_ = false;
   bool gcm_fixed_ = false;  // AES-GCM: the nonce's fixed part is set, records set the other 8 bytes
+  bool chacha_ = false;      // ChaCha20-Poly1305: records set their nonce as a parameter...
+  bool chacha_clean_ = false;  // ...when the last record ran to its final (else: re-initialised)
   const SuiteInfo* suite_ = nullptr;
   bool tls13_ = true;
   bool ready_ = false;

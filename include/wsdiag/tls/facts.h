@@ -63,6 +63,15 @@ struct TlsDirFacts {
   std::uint64_t snaplen_bytes = 0;   ///< bytes the snaplen cut off
   PacketRef first_snaplen;
   bool limit_hit = false;            ///< a record longer than Limits::tls_record_bytes
+  /// Live mode: records that arrived before the key log held their secret and were kept until it
+  /// did (then decrypted in order, or judged with the secrets logged by the end).
+  std::uint64_t waited_records = 0;
+  /// Live mode: a record of this direction found the connection's held records at their budget
+  /// (Limits::tls_held_*): the connection stopped waiting and judged them with the secrets so far.
+  bool held_limit = false;
+  PacketRef held_limit_at;
+  std::uint64_t held_limit_records = 0;  ///< records held (both directions) when the budget was hit
+  std::uint64_t held_limit_bytes = 0;    ///< their bytes
   bool malformed = false;            ///< bytes that are not a TLS record header where one was due
   PacketRef problem_at;              ///< where gap/limit/malformed happened
   std::uint16_t malformed_len = 0;   ///< the record length that was too long (limit) or bad
@@ -88,6 +97,9 @@ struct TlsFacts {
   std::array<std::uint8_t, 32> client_random{};
   PacketRef client_hello_at, server_hello_at;
   KeyStatus keys = KeyStatus::no_keylog;
+  /// Live mode: records stopped waiting for this connection's secrets (held-record budget) before
+  /// any was logged, and the key log held them by the connection's end.
+  bool keys_logged_late = false;
   /// Both sides finished the handshake (see TlsDirFacts::handshake_done); true when midstream.
   [[nodiscard]] bool handshake_complete() const noexcept {
     return midstream || (server_hello && c2s.handshake_done && s2c.handshake_done);

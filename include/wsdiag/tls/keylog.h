@@ -47,9 +47,10 @@ class KeyLog {
   /// its first packet block (where editcap --inject-secrets puts them). Returns how many were read;
   /// a file that is not pcapng is skipped (0).
   std::size_t load_pcapng_secrets(const std::string& path);
-  /// Live mode: reads what was appended to the key log file since the last read.
+  /// Live mode: reads what was appended to the key log file since the last read (once following,
+  /// only whole lines: a last line without its newline waits for the next read).
   void refresh() const;
-  /// Live mode: a lookup that finds nothing re-reads the file first (it grows as clients connect).
+  /// Live mode: every lookup reads what was appended to the file first (one stat() when nothing was).
   void set_follow(bool follow) noexcept { follow_ = follow; }
   [[nodiscard]] bool follows() const noexcept { return follow_; }
   /// The secrets for a client random (a copy: the map may grow meanwhile), if any were logged.
@@ -70,6 +71,8 @@ class KeyLog {
   bool follow_ = false;
   std::string path_;
   mutable std::uint64_t read_ = 0;
+  static constexpr std::uint64_t kUnknownSize = ~std::uint64_t{0};
+  mutable std::uint64_t seen_size_ = kUnknownSize;  // the file's size at the last read (regular files)
 };
 
 }  // namespace wsdiag::tls

@@ -2,8 +2,9 @@
 """wss:// peers for scripts/make-samples (issue #12): Debian's python3-websockets over Python's ssl
 module, with the TLS secrets written by ssl.SSLContext.keylog_filename (NSS key log format).
 
-  py_wss.py server --port P --cert C --key K [--tls 1.2|1.3] [--ciphers C] [--no-etm] [--mode echo|hold]
+  py_wss.py server --port P --cert C --key K [--tls 1.1|1.2|1.3] [--ciphers C] [--no-etm] [--mode echo|hold]
   py_wss.py client --port P [--mode basic|hold|bulk] [--keylog FILE] [--sni NAME] [--plain] [--ciphers C]
+                   [--close-after FILE] [--tls 1.1]
 (--ciphers: an OpenSSL cipher list for TLS 1.2, on either side; --no-etm: the server refuses RFC 7366
 encrypt-then-MAC, so CBC suites use MAC-then-encrypt records.)
   py_wss.py raw-unmasked --port P [--keylog FILE]   # a client that breaks RFC 6455 §5.1 inside TLS
@@ -28,11 +29,20 @@ def log(*a):
     print("py_wss:", *a, file=sys.stderr, flush=True)
 
 
+def legacy_tls11(ctx):
+    """TLS 1.1 only. OpenSSL 3 refuses TLS 1.1 at its default security level: the cipher list given
+    with --ciphers must end in ':@SECLEVEL=0'."""
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+
+
 def server_context(a):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     if a.tls == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if a.tls == "1.1":
+        legacy_tls11(ctx)
     if a.ciphers:
         ctx.set_ciphers(a.ciphers)
     if a.no_etm:
@@ -49,6 +59,8 @@ def client_context(a):
     else:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE  # self-signed test certificate
+    if a.tls == "1.1":
+        legacy_tls11(ctx)
     if a.ciphers:  # Python's default client list leaves out the SHA-1 CBC suites
         ctx.set_ciphers(a.ciphers)
     if a.keylog:
@@ -102,6 +114,10 @@ async def client(a):
         for i in range(a.count):
             await ws.send(f"hello {i}")
             log("echo:", await ws.recv())
+        if a.close_after:  # tests: the connection stays open until that file exists
+            log("exchanged")
+            while not os.path.exists(a.close_after):
+                await asyncio.sleep(0.05)
         await ws.close(1000, "bye")
     elif a.mode == "bulk":  # benchmark traffic: --count binary messages of --size bytes, echoed
         data = os.urandom(a.size)
@@ -153,12 +169,13 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--verify", action="store_true", help="verify the server certificate (fails: self-signed)")
     ap.add_argument("--plain", action="store_true", help="ws:// instead of wss:// (benchmark baseline)")
-    ap.add_argument("--tls", choices=["1.2", "1.3"], default="1.3")
+    ap.add_argument("--tls", choices=["1.1", "1.2", "1.3"], default="1.3")
     ap.add_argument("--ciphers", default=None)
     ap.add_argument("--no-etm", action="store_true", help="server: no encrypt-then-MAC (RFC 7366) for CBC suites")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--keylog", default=None)
+    ap.add_argument("--close-after", default=None, help="client, basic mode: close only once this file exists")
     ap.add_argument("--sni", default="ws.test")
     ap.add_argument("--pidfile", default=None)
     ap.add_argument("--conns", type=int, default=1, help="server: stop after this many connections ended")

@@ -91,7 +91,7 @@ TEST_CASE("catalogue: every RULES.md id is present", "[diag]") {
       "ws-desync",              "http-head-too-large", "limit-ooo-buffer",
       "conn-evicted",           "idle-timeout",
       // TLS (issue #12): wss:// decryption and the TLS facts
-      "tls-decrypt-failed", "tls-alert", "tls-malformed", "limit-tls-record", "tls-h2"};
+      "tls-decrypt-failed", "tls-alert", "tls-malformed", "limit-tls-record", "limit-tls-held", "tls-h2"};
   for (const RuleInfo& r : all_rules()) {
     INFO(r.name);
     CHECK((ids.count(std::string(r.name)) == 1) != (extras.count(std::string(r.name)) == 1));

@@ -109,3 +109,29 @@ TEST_CASE("TLS findings: fatal alert, decrypt failure, limit, h2", "[diag]") {
   add_tls_findings(c);
   CHECK_FALSE(c.has(RuleId::tls_alert));
 }
+
+TEST_CASE("TLS findings: held records over budget only when the connection's secrets were logged", "[diag]") {
+  ConnectionSummary s = tls_summary();
+  s.tls->s2c.held_limit = true;
+  s.tls->s2c.held_limit_at = PacketRef{12, 0};
+  s.tls->s2c.held_limit_records = 64;
+  s.tls->s2c.held_limit_bytes = 60000;
+  // A client that logs nothing: every record waits until the budget, which is not the problem.
+  s.tls->keys = tls::KeyStatus::not_found;
+  ConnectionSummary none = s;
+  add_tls_findings(none);
+  CHECK_FALSE(none.has(RuleId::limit_tls_held));
+  // The secrets came, too late for the budget: the finding says so.
+  ConnectionSummary late = s;
+  late.tls->keys_logged_late = true;
+  add_tls_findings(late);
+  REQUIRE(late.has(RuleId::limit_tls_held));
+  CHECK(late.find(RuleId::limit_tls_held)->side == Side::server);
+  CHECK(late.find(RuleId::limit_tls_held)->message.find("logged only later") != std::string::npos);
+  // Some secrets were there (the application ones came too late): a finding on its own.
+  ConnectionSummary partial = s;
+  partial.tls->keys = tls::KeyStatus::failed;
+  add_tls_findings(partial);
+  CHECK(partial.has(RuleId::limit_tls_held));
+  CHECK(partial.find(RuleId::limit_tls_held)->message.find("64 TLS records (60000 bytes)") != std::string::npos);
+}

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <string>
 #include <vector>
@@ -197,4 +198,52 @@ TEST_CASE("CBC key block: MAC keys first, then the write keys (RFC 5246 §6.3)")
   CHECK(std::equal(sv.mac.begin(), sv.mac.end(), block.begin() + 48));
   CHECK(std::equal(c.key.begin(), c.key.end(), block.begin() + 96));
   CHECK(std::equal(sv.key.begin(), sv.key.end(), block.begin() + 128));
+}
+
+namespace {
+
+// RFC 4346 §5 P_hash(secret, seed), written out here from HMAC (the test's own PRF).
+std::vector<std::uint8_t> p_hash(const EVP_MD* md, std::span<const std::uint8_t> secret,
+                                 const std::vector<std::uint8_t>& seed, std::size_t len) {
+  std::vector<std::uint8_t> out, a = seed;
+  while (out.size() < len) {
+    std::uint8_t buf[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    REQUIRE(HMAC(md, secret.data(), static_cast<int>(secret.size()), a.data(), a.size(), buf, &n) != nullptr);
+    a.assign(buf, buf + n);  // A(i)
+    std::vector<std::uint8_t> in = a;
+    in.insert(in.end(), seed.begin(), seed.end());
+    REQUIRE(HMAC(md, secret.data(), static_cast<int>(secret.size()), in.data(), in.size(), buf, &n) != nullptr);
+    out.insert(out.end(), buf, buf + n);
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.1 key block: the MD5/SHA-1 PRF of RFC 4346 §5, not the suite's hash") {
+  const SuiteInfo& s = *suite_info(0xC013);  // ECDHE-RSA-AES128-SHA
+  std::vector<std::uint8_t> master(48), cr(32, 1), sr(32, 2);
+  for (std::size_t i = 0; i < master.size(); ++i) master[i] = static_cast<std::uint8_t>(i * 5 + 3);
+  TrafficKeys c, sv;
+  REQUIRE(tls12_key_block(s, master, cr, sr, c, sv, 0x0302));
+  // PRF(secret, label, seed) = P_MD5(S1, label + seed) XOR P_SHA-1(S2, label + seed), S1 and S2 the
+  // two halves of the secret; key expansion's seed is server_random + client_random.
+  std::vector<std::uint8_t> seed{'k', 'e', 'y', ' ', 'e', 'x', 'p', 'a', 'n', 's', 'i', 'o', 'n'};
+  seed.insert(seed.end(), sr.begin(), sr.end());
+  seed.insert(seed.end(), cr.begin(), cr.end());
+  const std::size_t len = 2 * (20 + 16);
+  const auto md5 = p_hash(EVP_md5(), std::span(master).first(24), seed, len);
+  const auto sha1 = p_hash(EVP_sha1(), std::span(master).last(24), seed, len);
+  std::vector<std::uint8_t> block(len);
+  for (std::size_t i = 0; i < len; ++i) block[i] = md5[i] ^ sha1[i];
+  CHECK(std::equal(c.mac.begin(), c.mac.begin() + 20, block.begin()));
+  CHECK(std::equal(sv.mac.begin(), sv.mac.begin() + 20, block.begin() + 20));
+  CHECK(std::equal(c.key.begin(), c.key.begin() + 16, block.begin() + 40));
+  CHECK(std::equal(sv.key.begin(), sv.key.begin() + 16, block.begin() + 56));
+  // TLS 1.2's key block from the same secrets differs (SHA-256 PRF).
+  TrafficKeys c12, s12;
+  REQUIRE(tls12_key_block(s, master, cr, sr, c12, s12));
+  CHECK(c12.key != c.key);
 }

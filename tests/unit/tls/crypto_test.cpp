@@ -5,8 +5,10 @@
 
 #include <vector>
 
+#include "tls13_sealer.h"
 #include "tls_test_util.h"
 #include "wsdiag/tls/crypto.h"
+#include "wsdiag/tls/record.h"
 
 using namespace wsdiag;
 using namespace wsdiag::tls;
@@ -124,4 +126,40 @@ TEST_CASE("TLS 1.2 key block: the PRF splits into distinct client/server keys an
     CHECK(c2.key != c.key);
   }
   CHECK(suite_info(0x0005) == nullptr);  // RC4 is not decrypted
+}
+
+TEST_CASE("AES-GCM and ChaCha20-Poly1305 records of every size open in sequence, also after refused ones") {
+  // The decryptor sets each record's nonce as a parameter on a context keyed once; a refused
+  // record (bad tag, flipped bit, short) must leave the context ready for the next one.
+  for (const std::uint16_t id : {std::uint16_t{0x1301}, std::uint16_t{0x1302}, std::uint16_t{0x1303}}) {
+    INFO("suite " << id);
+    const SuiteInfo& s = *suite_info(id);
+    const std::vector<std::uint8_t> secret(s.sha384 ? 48 : 32, 0x42);
+    Sealer sealer(secret, id);
+    TrafficKeys k;
+    REQUIRE(tls13_traffic_keys(s, secret, k));
+    RecordDecryptor d;
+    REQUIRE(d.set_keys(s, true, k));
+    std::vector<std::uint8_t> out(kMaxRecordBody);
+    std::uint64_t n = 0;
+    for (const std::size_t size : {0, 1, 15, 16, 17, 63, 64, 65, 200, 1000, 4096, 16384, 5, 300}) {
+      INFO("record " << n << ", " << size << " bytes");
+      std::vector<std::uint8_t> plain(size);
+      for (std::size_t i = 0; i < size; ++i) plain[i] = static_cast<std::uint8_t>(i * 7 + n);
+      const auto rec = sealer.seal(23, plain);
+      const Bytes body = Bytes(rec).subspan(5);
+      if (n % 3 == 1) {
+        auto bad = rec;
+        bad[5 + size / 2] ^= 0x10;
+        CHECK(d.open(23, 0x0303, Bytes(bad).subspan(5), out) == -1);
+        CHECK(d.open(23, 0x0303, body.first(body.size() - 1), out) == -1);
+        CHECK(d.seq() == n);
+      }
+      const long got = d.open(23, 0x0303, body, out);
+      REQUIRE(got == static_cast<long>(size + 2));
+      CHECK(std::vector<std::uint8_t>(out.begin(), out.begin() + static_cast<long>(size)) == plain);
+      CHECK(out[size] == 23);
+      CHECK(d.seq() == ++n);
+    }
+  }
 }

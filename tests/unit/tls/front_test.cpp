@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tls13_sealer.h"
 #include "tls_test_util.h"
 #include "wsdiag/tls/tls_front.h"
 
@@ -33,16 +34,6 @@ struct Inner : reassembly::StreamSink {
   void on_gap(Dir, std::uint64_t len, reassembly::GapReason, PacketRef) override { gaps += len; }
   void on_end(Dir, reassembly::EndReason, PacketRef) override { ++ends; }
 };
-
-std::string random_hex(std::uint8_t b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 32; ++i) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
 
 // ClientHello (random 0x11..) and a TLS 1.3 ServerHello with TLS_AES_128_GCM_SHA256.
 void handshake13(TlsFront& f, bool early = false) {
@@ -208,55 +199,7 @@ TEST_CASE("after a gap in a kept record, TLS parsing of that direction stops and
 
 // ---- a whole TLS 1.3 session sealed here with libcrypto (the test's own sealer) -------------------
 
-#include <openssl/evp.h>
-
-#include "wsdiag/tls/crypto.h"
 #include "wsdiag/tls/hello.h"
-
-namespace {
-
-struct Sealer {
-  TrafficKeys k;
-  std::uint64_t seq = 0;
-  explicit Sealer(const std::vector<std::uint8_t>& secret) {
-    REQUIRE(tls13_traffic_keys(*suite_info(0x1301), secret, k));
-  }
-  std::vector<std::uint8_t> seal(std::uint8_t inner_type, const std::vector<std::uint8_t>& plain) {
-    std::vector<std::uint8_t> inner = plain;
-    inner.push_back(inner_type);
-    inner.push_back(0);  // one byte of padding
-    const std::size_t len = inner.size() + 16;
-    std::vector<std::uint8_t> rec{23, 3, 3, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len)};
-    std::array<std::uint8_t, 12> nonce = k.iv;
-    for (int i = 0; i < 8; ++i) nonce[static_cast<std::size_t>(11 - i)] ^= static_cast<std::uint8_t>(seq >> (8 * i));
-    ++seq;
-    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    std::vector<std::uint8_t> out(inner.size() + 16);
-    int n = 0, f = 0;
-    REQUIRE(EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, k.key.data(), nonce.data()) == 1);
-    REQUIRE(EVP_EncryptUpdate(ctx, nullptr, &n, rec.data(), 5) == 1);
-    REQUIRE(EVP_EncryptUpdate(ctx, out.data(), &n, inner.data(), static_cast<int>(inner.size())) == 1);
-    REQUIRE(EVP_EncryptFinal_ex(ctx, out.data() + n, &f) == 1);
-    REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out.data() + inner.size()) == 1);
-    EVP_CIPHER_CTX_free(ctx);
-    rec.insert(rec.end(), out.begin(), out.end());
-    return rec;
-  }
-};
-
-std::vector<std::uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
-
-std::string hex_of(const std::vector<std::uint8_t>& v) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (auto b : v) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
-}
-
-}  // namespace
 
 TEST_CASE("TLS 1.3 with every secret logged: early data, handshake keys, ALPN, Finished, KeyUpdate") {
   const std::vector<std::uint8_t> early(32, 0xE1), chs(32, 0xC1), shs(32, 0x51), capp(32, 0xCA), sapp(32, 0x5A);

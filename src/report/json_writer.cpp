@@ -8,35 +8,7 @@
 
 namespace wsdiag::report {
 
-namespace {
-
-// Printable ASCII other than '"' and '\\': what nlohmann's escaper copies unchanged.
-constexpr std::array<bool, 256> kPlain = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x20; c < 0x7f; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  return t;
-}();
-
-bool plain(std::string_view s) noexcept {
-  for (const char c : s) {
-    if (!kPlain[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-void JsonWriter::newline_indent(int levels) {
-  out_ += '\n';
-  out_.append(static_cast<std::size_t>(base_ + levels) * 2, ' ');
-}
-
-void JsonWriter::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (depth_ == 0) return;  // the top-level value
+void JsonWriter::next_element() {
   Level& l = stack_[static_cast<std::size_t>(depth_ - 1)];
   if (l.count++ != 0) out_ += ',';
   if (pretty_) newline_indent(depth_);
@@ -57,23 +29,7 @@ void JsonWriter::close(char c) {
   out_ += c;
 }
 
-JsonWriter& JsonWriter::key(std::string_view k) {
-  Level& l = stack_[static_cast<std::size_t>(depth_ - 1)];
-  if (l.count++ != 0) out_ += ',';
-  if (pretty_) newline_indent(depth_);
-  raw_string(k);
-  out_ += pretty_ ? std::string_view(": ") : std::string_view(":");
-  after_key_ = true;
-  return *this;
-}
-
-void JsonWriter::raw_string(std::string_view s) {
-  if (plain(s)) {
-    out_ += '"';
-    out_ += s;
-    out_ += '"';
-    return;
-  }
+void JsonWriter::escaped_string(std::string_view s) {
   // The one JSON escaper: nlohmann's (control bytes as \uXXXX, invalid UTF-8 replaced by U+FFFD).
   out_ += nlohmann::ordered_json(std::string(s)).dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
 }

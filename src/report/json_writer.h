@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +39,19 @@ class JsonWriter {
   void end_array() { close(']'); }
 
   /// The next member's key (escaped like any string).
-  JsonWriter& key(std::string_view k);
+  JsonWriter& key(std::string_view k) {
+    Level& l = stack_[static_cast<std::size_t>(depth_ - 1)];
+    if (l.count++ != 0) out_ += ',';
+    if (pretty_) newline_indent(depth_);
+    raw_string(k);
+    if (pretty_) {
+      out_.append(": ", 2);
+    } else {
+      out_ += ':';
+    }
+    after_key_ = true;
+    return *this;
+  }
 
   void null();
   void boolean(bool b);
@@ -86,9 +99,47 @@ class JsonWriter {
   };
   void open(char c, bool array);
   void close(char c);
-  void before_value();  // the separator and indentation an array element needs
-  void newline_indent(int levels);
-  void raw_string(std::string_view s);
+  // The separator and indentation an array element needs.
+  void before_value() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ != 0) next_element();
+  }
+  void next_element();
+  void newline_indent(int levels) {
+    static constexpr std::string_view kSpaces =
+        "\n                                                                ";
+    const auto n = static_cast<std::size_t>(base_ + levels) * 2 + 1;
+    if (n <= kSpaces.size()) {
+      out_.append(kSpaces.data(), n);
+    } else {
+      out_ += '\n';
+      out_.append(n - 1, ' ');
+    }
+  }
+  void raw_string(std::string_view s) {
+    if (plain(s)) {
+      const std::size_t at = out_.size();
+      out_.resize(at + s.size() + 2);  // one growth check for the quotes and the text
+      char* p = out_.data() + at;
+      *p++ = '"';
+      if (!s.empty()) std::memcpy(p, s.data(), s.size());
+      p[s.size()] = '"';
+    } else {
+      escaped_string(s);
+    }
+  }
+  void escaped_string(std::string_view s);
+  // Printable ASCII other than '"' and '\\': what nlohmann's escaper copies unchanged.
+  static bool plain(std::string_view s) noexcept {
+    for (const char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x7f || u == '"' || u == '\\') return false;
+    }
+    return true;
+  }
 
   std::string& out_;
   bool pretty_;

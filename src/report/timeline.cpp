@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "wsdiag/report/describe.h"
 #include "wsdiag/report/text_util.h"
@@ -218,29 +217,6 @@ std::string mermaid_sequence(const diag::ConnectionSummary& s, const Timeline& t
                    n == 1 ? "" : "s");
   }
   return out;
-}
-
-nlohmann::ordered_json timeline_json(const Timeline& t) {
-  auto arr = nlohmann::ordered_json::array();
-  for (const auto& st : t.steps) {
-    nlohmann::ordered_json j;
-    j["kind"] = to_string(st.kind);
-    const char* from = diag::to_string(st.from);
-    j["from"] = (from == nullptr || *from == '\0') ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(from);
-    j["packet"] = st.at.index;
-    j["time"] = iso8601_utc(st.at.ts_ns);
-    j["offset_ms"] = std::round(st.offset_ms * 1000.0) / 1000.0;
-    j["idle_before_ms"] = st.idle_before_ms ? nlohmann::ordered_json(std::round(*st.idle_before_ms * 1000.0) / 1000.0)
-                                            : nlohmann::ordered_json(nullptr);
-    j["text"] = st.text;
-    if (st.kind == StepKind::messages) {
-      j["client_messages"] = st.client_messages;
-      j["server_messages"] = st.server_messages;
-      j["pings_pongs"] = st.pings_pongs;
-    }
-    arr.push_back(std::move(j));
-  }
-  return arr;
 }
 
 }  // namespace wsdiag::report

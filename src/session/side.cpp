@@ -141,7 +141,7 @@ void WsSession::Side::message_data(Bytes data) {
   msg_app_bytes += data.size();
   heartbeat.feed(data);
   if (msg_opcode != op::text) return;
-  if (preview_len < preview.size()) {
+  if (s_.opt_.frames != nullptr && preview_len < preview.size()) {  // only --frames shows it
     const std::size_t n = std::min(data.size(), preview.size() - preview_len);
     std::copy_n(data.begin(), n, preview.begin() + static_cast<std::ptrdiff_t>(preview_len));
     preview_len += n;

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace wsdiag {
 
@@ -58,5 +59,9 @@ constexpr std::int64_t timestamp_ns(std::int64_t sec, std::int64_t frac_ns, bool
 
 /// Formats nanoseconds since the epoch as ISO-8601 UTC with microseconds ("2024-01-02T03:04:05.123456Z").
 std::string iso8601_utc(std::int64_t ts_ns);
+/// Room for iso8601_utc's text (27 characters for every int64 timestamp).
+inline constexpr std::size_t kIso8601Size = 32;
+/// The same text written into `buf`, without allocating; the view points into `buf`.
+std::string_view iso8601_utc(std::int64_t ts_ns, std::array<char, kIso8601Size>& buf);
 
 }  // namespace wsdiag

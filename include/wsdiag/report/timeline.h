@@ -1,5 +1,5 @@
 // wsdiag — a connection's timeline, built once from its summary and rendered by the Markdown
-// writer (a Mermaid sequence diagram) and the JSON writer (`timeline[]`).
+// writer (a Mermaid sequence diagram) and the JSON writer (`timeline[]`, json_connection.cpp).
 //
 // Steps, in packet order: the client's SYN when captured, the Upgrade request and the response,
 // the data messages between control events as counts (never one step per message), the Pings and
@@ -13,8 +13,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "wsdiag/diag/summary.h"
 
@@ -48,8 +46,5 @@ Timeline build_timeline(const diag::ConnectionSummary& s);
 
 /// The Mermaid `sequenceDiagram` source (no code fence), every text escaped with escape_mermaid.
 std::string mermaid_sequence(const diag::ConnectionSummary& s, const Timeline& t);
-
-/// `timeline[]` of a connection's JSON object.
-nlohmann::ordered_json timeline_json(const Timeline& t);
 
 }  // namespace wsdiag::report

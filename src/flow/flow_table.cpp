@@ -310,7 +310,7 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   next_id_ += id_step_;
   if (shards_ > 1) created_at_.push_back(at.index);
   Connection* c = conn.get();
-  table_.emplace(key_of(seg), std::move(conn));
+  table_.insert(std::move(conn));
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, table_.size());
   return c;
@@ -325,15 +325,15 @@ Connection* FlowTable::oldest_open() {
       // stamp), still open, and not active since the scan: then nothing outside the batch is
       // older (everything outside was newer at the scan, or became active or was made since).
       auto it = table_.find(cand.key);
-      if (it != table_.end() && it->second->active_ == cand.active && !it->second->closed_) {
-        return it->second.get();
+      if (it != table_.end() && (*it)->active_ == cand.active && !(*it)->closed_) {
+        return it->get();
       }
     }
     if (round == 1) break;
     // One scan: the oldest share of the open connections, sorted so the oldest is last.
     std::vector<std::pair<std::uint64_t, const Connection*>> open;
     open.reserve(table_.size());
-    for (const auto& [key, conn] : table_) {
+    for (const auto& conn : table_) {
       if (!conn->closed_) open.emplace_back(conn->active_, conn.get());
     }
     const std::size_t keep =
@@ -379,7 +379,7 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
   auto it = table_.find(key, hash);
   Connection* c = nullptr;
   if (it != table_.end()) {
-    c = it->second.get();
+    c = it->get();
     if (seg.has(tf::syn) && !seg.has(tf::ack)) {
       // A SYN on a known tuple: a retransmission if it repeats the client's ISN, else a new
       // connection reusing the ports.
@@ -443,7 +443,7 @@ void FlowTable::sweep(std::int64_t now_ns, PacketRef at) {
     std::vector<Connection*> idle;
     std::uint64_t first_busy = std::numeric_limits<std::uint64_t>::max();
     std::int64_t floor = kMaxTimestampNs;
-    for (const auto& [key, conn] : table_) {
+    for (const auto& conn : table_) {
       if (conn->closed_) continue;
       if (now_ns - conn->last_.ts_ns > limits_.idle_timeout_ns) {
         idle.push_back(conn.get());
@@ -469,7 +469,7 @@ void FlowTable::sweep(std::int64_t now_ns, PacketRef at) {
 void FlowTable::finish(PacketRef at) {
   std::vector<Connection*> all;
   all.reserve(table_.size());
-  for (auto& [key, conn] : table_) all.push_back(conn.get());
+  for (const auto& conn : table_) all.push_back(conn.get());
   std::sort(all.begin(), all.end(),
             [](const Connection* a, const Connection* b) { return a->id_ < b->id_; });
   for (Connection* c : all) finalize(c, EndReason::capture_end, at);

@@ -37,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
@@ -224,8 +224,20 @@ class FlowTable {
     std::uint32_t vnet = 0;  ///< Encap::virtual_network()
     friend bool operator==(const Key&, const Key&) = default;
   };
+  using Owned = std::unique_ptr<Connection>;
+  /// The table holds the connections themselves (8-byte slots) and finds them by Key: hash and
+  /// equality take either a Key or a connection (whose endpoints and virtual network are its key).
   struct KeyHash {
+    using is_transparent = void;
     std::size_t operator()(const Key& k) const noexcept;
+    std::size_t operator()(const Owned& c) const noexcept { return (*this)(key_of(*c)); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const Key& a, const Key& b) const noexcept { return a == b; }
+    bool operator()(const Owned& a, const Key& b) const noexcept { return key_of(*a) == b; }
+    bool operator()(const Key& a, const Owned& b) const noexcept { return a == key_of(*b); }
+    bool operator()(const Owned& a, const Owned& b) const noexcept { return a == b; }
   };
   /// An eviction candidate: an open connection's activity stamp when the batch was collected.
   struct Candidate {
@@ -245,8 +257,8 @@ class FlowTable {
   Limits limits_;
   ConnectionObserver* observer_;
   /// Open addressing (absl's SwissTable): one probe of a packed control array per lookup, the
-  /// hash computed once per packet (it also picks the shard).
-  absl::flat_hash_map<Key, std::unique_ptr<Connection>, KeyHash> table_;
+  /// hash computed once per packet (it also picks the shard); a slot is the connection's pointer.
+  absl::flat_hash_set<Owned, KeyHash, KeyEq> table_;
   /// Closed, lingering connections; front = most recently active. Touched when a connection closes
   /// and by the (rare) packets of closed ones, not by the packets of open connections.
   std::list<Connection*> closed_lru_;

@@ -235,8 +235,8 @@ class FlowTable {
   struct KeyEq {
     using is_transparent = void;
     bool operator()(const Key& a, const Key& b) const noexcept { return a == b; }
-    bool operator()(const Owned& a, const Key& b) const noexcept { return key_of(*a) == b; }
-    bool operator()(const Key& a, const Owned& b) const noexcept { return a == key_of(*b); }
+    bool operator()(const Owned& a, const Key& b) const noexcept { return matches(*a, b); }
+    bool operator()(const Key& a, const Owned& b) const noexcept { return matches(*b, a); }
     bool operator()(const Owned& a, const Owned& b) const noexcept { return a == b; }
   };
   /// An eviction candidate: an open connection's activity stamp when the batch was collected.
@@ -253,6 +253,11 @@ class FlowTable {
   void finalize(Connection* c, reassembly::EndReason how, PacketRef at);
   static Key key_of(const decode::TcpSegment& seg) noexcept;
   static Key key_of(const Connection& c) noexcept;
+  /// key_of(c) == k, without ordering the endpoints (the lookup's comparison, once per packet).
+  static bool matches(const Connection& c, const Key& k) noexcept {
+    return c.vnet_ == k.vnet && ((c.client_ == k.lo && c.server_ == k.hi) ||
+                                 (c.client_ == k.hi && c.server_ == k.lo));
+  }
 
   Limits limits_;
   ConnectionObserver* observer_;

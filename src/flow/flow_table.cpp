@@ -30,7 +30,7 @@ namespace {
 constexpr std::int64_t kSweepEveryNs = 1'000'000'000;
 /// Eviction candidates collected per scan: this share of the open connections (at least 64), so
 /// one scan of the table pays for that many evictions.
-constexpr std::size_t kCandidateShare = 8;
+constexpr std::size_t kCandidateShare = 2;
 constexpr std::size_t kMinCandidates = 64;
 
 bool starts_with(Bytes b, std::string_view s) {
@@ -321,31 +321,29 @@ Connection* FlowTable::oldest_open() {
     while (!oldest_.empty()) {
       const Candidate cand = oldest_.back();
       oldest_.pop_back();
-      // Still the same connection (a finalised one's key may hold a new connection, with a newer
-      // stamp), still open, and not active since the scan: then nothing outside the batch is
-      // older (everything outside was newer at the scan, or became active or was made since).
-      auto it = table_.find(cand.key);
-      if (it != table_.end() && (*it)->active_ == cand.active && !(*it)->closed_) {
-        return it->get();
-      }
+      if (cand.conn == nullptr) continue;  // finalised since the scan
+      Connection* c = cand.conn;
+      c->candidate_ = 0;
+      // Still open and not active since the scan: then nothing outside the batch is older
+      // (everything outside was newer at the scan, or became active or was made since).
+      if (c->active_ == cand.active && !c->closed_) return c;
     }
     if (round == 1) break;
     // One scan: the oldest share of the open connections, sorted so the oldest is last.
-    std::vector<std::pair<std::uint64_t, const Connection*>> open;
+    std::vector<Candidate> open;
     open.reserve(table_.size());
     for (const auto& conn : table_) {
-      if (!conn->closed_) open.emplace_back(conn->active_, conn.get());
+      if (!conn->closed_) open.push_back(Candidate{conn->active_, conn.get()});
     }
     const std::size_t keep =
         std::min(open.size(), std::max(kMinCandidates, open.size() / kCandidateShare));
     const auto cut = open.begin() + static_cast<std::ptrdiff_t>(keep);
     std::nth_element(open.begin(), cut, open.end());
-    open.erase(cut, open.end());
-    std::sort(open.begin(), open.end());
-    oldest_.reserve(keep);
-    for (auto o = open.rbegin(); o != open.rend(); ++o) {
-      const Connection& c = *o->second;
-      oldest_.push_back(Candidate{o->first, key_of(c)});
+    oldest_.assign(std::make_reverse_iterator(cut), open.rend());
+    std::sort(oldest_.begin(), oldest_.end(),
+              [](const Candidate& a, const Candidate& b) { return b < a; });
+    for (std::size_t i = 0; i < oldest_.size(); ++i) {
+      oldest_[i].conn->candidate_ = static_cast<std::uint32_t>(i + 1);
     }
   }
   return nullptr;
@@ -364,6 +362,7 @@ void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
   c->finish(how, at);
   observer_->on_close(*c);
   if (c->closed_) closed_lru_.erase(c->lru_pos_);
+  if (c->candidate_ != 0) oldest_[c->candidate_ - 1].conn = nullptr;
   table_.erase(key_of(*c));
 }
 

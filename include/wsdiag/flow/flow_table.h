@@ -144,6 +144,7 @@ class Connection {
   bool sink_opened_ = false;  ///< observer.on_open called (lazily: at the first byte, FIN or RST)
   reassembly::EndReason end_reason_ = reassembly::EndReason::capture_end;
   std::uint32_t vnet_ = 0;
+  std::uint32_t candidate_ = 0;  ///< position + 1 in FlowTable::oldest_ (0: not a candidate)
   std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
   std::array<EndpointState, 2> ep_;
   /// Where each stream begins, kept until the reassemblers are made (then theirs).
@@ -239,14 +240,16 @@ class FlowTable {
     bool operator()(const Key& a, const Owned& b) const noexcept { return matches(*b, a); }
     bool operator()(const Owned& a, const Owned& b) const noexcept { return a == b; }
   };
-  /// An eviction candidate: an open connection's activity stamp when the batch was collected.
+  /// An eviction candidate: an open connection's activity stamp when the batch was collected
+  /// (conn is cleared if the connection is finalised meanwhile).
   struct Candidate {
     std::uint64_t active;
-    Key key;
+    Connection* conn;
+    friend bool operator<(const Candidate& a, const Candidate& b) noexcept { return a.active < b.active; }
   };
   Connection* create(const decode::TcpSegment& seg, PacketRef at);
   /// The least recently active open connection (null if none): the oldest candidate of the batch
-  /// whose connection is still open and has not been active since; a new batch (the oldest eighth
+  /// whose connection is still open and has not been active since; a new batch (the oldest half
   /// of the open connections, one scan) when the batch runs out.
   Connection* oldest_open();
   void open_sink(Connection* c);

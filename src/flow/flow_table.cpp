@@ -275,7 +275,7 @@ FlowTable::Key FlowTable::key_of(const Connection& c) noexcept {
   return Key{std::min(c.client_, c.server_), std::max(c.client_, c.server_), c.vnet_};
 }
 
-Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
+Connection* FlowTable::create(const TcpSegment& seg, std::size_t hash, PacketRef at) {
   // Make room first: closed connections go before open ones, least recently active first.
   while (table_.size() >= limits_.max_connections && !table_.empty()) {
     Connection* victim = !closed_lru_.empty() ? closed_lru_.back() : oldest_open();
@@ -307,6 +307,7 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   const Endpoint& server = sender_is_client ? seg.dst : seg.src;
   auto conn = std::make_unique<Connection>(next_id_, client, server, role, at);
   conn->vnet_ = seg.encap.virtual_network();
+  conn->hash_ = hash;
   next_id_ += id_step_;
   if (shards_ > 1) created_at_.push_back(at.index);
   Connection* c = conn.get();
@@ -363,7 +364,7 @@ void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
   observer_->on_close(*c);
   if (c->closed_) closed_lru_.erase(c->lru_pos_);
   if (c->candidate_ != 0) oldest_[c->candidate_ - 1].conn = nullptr;
-  table_.erase(key_of(*c));
+  table_.erase(table_.find(key_of(*c), static_cast<std::size_t>(c->hash_)));
 }
 
 void FlowTable::process(const TcpSegment& seg, PacketRef at) {
@@ -391,7 +392,7 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
       }
     }
   }
-  if (c == nullptr) c = create(seg, at);
+  if (c == nullptr) c = create(seg, hash, at);
   c->active_ = ++activity_;
   open_ts_floor_ = std::min(open_ts_floor_, at.ts_ns);
 

@@ -136,6 +136,7 @@ class Connection {
 
   std::uint64_t id_;
   std::uint64_t active_ = 0;  ///< FlowTable's activity stamp of the last packet (LRU order)
+  std::uint64_t hash_ = 0;    ///< FlowTable::KeyHash of its key (the table rehashes without rebuilding keys)
   Endpoint client_;
   Endpoint server_;
   RoleEvidence role_;
@@ -231,7 +232,7 @@ class FlowTable {
   struct KeyHash {
     using is_transparent = void;
     std::size_t operator()(const Key& k) const noexcept;
-    std::size_t operator()(const Owned& c) const noexcept { return (*this)(key_of(*c)); }
+    std::size_t operator()(const Owned& c) const noexcept { return static_cast<std::size_t>(c->hash_); }
   };
   struct KeyEq {
     using is_transparent = void;
@@ -247,7 +248,7 @@ class FlowTable {
     Connection* conn;
     friend bool operator<(const Candidate& a, const Candidate& b) noexcept { return a.active < b.active; }
   };
-  Connection* create(const decode::TcpSegment& seg, PacketRef at);
+  Connection* create(const decode::TcpSegment& seg, std::size_t hash, PacketRef at);
   /// The least recently active open connection (null if none): the oldest candidate of the batch
   /// whose connection is still open and has not been active since; a new batch (the oldest half
   /// of the open connections, one scan) when the batch runs out.

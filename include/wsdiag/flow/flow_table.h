@@ -24,7 +24,7 @@
 // A connection costs what it uses: until its first payload byte, FIN or RST it holds its TCP
 // counters and where each stream begins (reassembly::StreamStart); the two reassemblers, the path
 // tracker and the observer's sink are made then; the encapsulation records at its first tunnelled
-// packet. A SYN that is never answered costs sizeof(Connection) (~330 bytes) plus its table slot.
+// packet. A SYN that is never answered costs sizeof(Connection) (392 bytes) plus its table slot.
 // Activity order without a list touched per packet: each packet stamps its connection with a
 // per-table counter; the least recently active open connection is found from a batch of the
 // oldest stamps collected by one scan of the table when it is full (see FlowTable::oldest_open).

@@ -30,7 +30,7 @@ if [ "$scale" = full ]; then
   syns=1000000 maxconn=200000 syn_rss=256 gapped=100000 gap_rss=900 bombs=1000 frags=1000000
 else
   # CI: the table bound is lowered so the flood passes it with a tenth of the packets
-  syns=100000 maxconn=20000 syn_rss=150 gapped=10000 gap_rss=150 bombs=30 frags=200000
+  syns=100000 maxconn=20000 syn_rss=64 gapped=10000 gap_rss=150 bombs=30 frags=200000
 fi
 
 # run NAME GEN_SCENARIO COUNT MAX_RSS_MB MAX_SECONDS CHECK_PY [wsdiag options...]

@@ -242,6 +242,9 @@ struct Options {
   std::size_t max_open = 200;
   double big_share = 0.15;       ///< messages of 2-64 KiB (the rest are 20-200 B)
   std::uint64_t syn_flood = 0;   ///< preset syn-flood: this many SYNs that are never answered
+  /// preset short: this many short WebSocket connections (handshake, 1-3 chat messages, Close
+  /// both ways, FIN both ways), at most max_open at once; --size-mb is ignored.
+  std::uint64_t short_conns = 0;
   std::string out;
 };
 
@@ -440,13 +443,14 @@ class Connection {
     compressed_ = w.rng.chance(w.opt.compressed_share);
     no_context_takeover_ = compressed_ && w.rng.chance(0.3);
     subprotocol_ = w.rng.chance(0.3);
-    msgs_left_ = w.rng.range(4, 60);
+    msgs_left_ = w.opt.short_conns > 0 ? w.rng.range(1, 3) : w.rng.range(4, 60);
     const double e = w.rng.unit();
-    ending_ = e < 0.55   ? Ending::close_1000
-              : e < 0.75 ? Ending::close_1001
-              : e < 0.80 ? Ending::close_1011
-              : e < 0.95 ? Ending::server_rst
-                         : Ending::idle;
+    ending_ = w.opt.short_conns > 0 ? Ending::close_1000
+              : e < 0.55            ? Ending::close_1000
+              : e < 0.75            ? Ending::close_1001
+              : e < 0.80            ? Ending::close_1011
+              : e < 0.95            ? Ending::server_rst
+                                    : Ending::idle;
     ++w.stats.connections;
     if (compressed_) {
       ++w.stats.compressed;
@@ -793,11 +797,15 @@ class Connection {
   if (msg != nullptr) std::fprintf(stderr, "wsdiag_gen: %s\n", msg);
   std::fprintf(stderr,
                "usage: wsdiag_gen --size-mb N --seed S [--compressed-share 0.2] [--max-open 200] "
-               "[--preset chat|syn-flood] [--connections N] OUT.pcap\n"
+               "[--preset chat|syn-flood|short] [--connections N] OUT.pcap\n"
                "  --preset chat       2000 open connections, 30%% permessage-deflate, chat-sized\n"
                "                      messages only (the issue #15 workload)\n"
                "  --preset syn-flood  --connections N SYNs from distinct clients, never answered\n"
-               "                      (default 1000000; --size-mb is ignored)\n");
+               "                      (default 1000000; --size-mb is ignored)\n"
+               "  --preset short      --connections N short WebSocket connections (default\n"
+               "                      1000000; handshake, 1-3 chat messages, Close and FIN both\n"
+               "                      ways), at most --max-open (default 1000) at once; no\n"
+               "                      compression; --size-mb is ignored\n");
   std::exit(2);
 }
 
@@ -829,14 +837,23 @@ Options parse(int argc, char** argv) {
         o.max_open = 2000;
         o.big_share = 0;
       } else if (v == "syn-flood") {
-        if (o.syn_flood == 0) o.syn_flood = 1'000'000;
+        if (o.syn_flood == 0) o.syn_flood = o.short_conns > 0 ? o.short_conns : 1'000'000;
+        o.short_conns = 0;
+        o.size_mb = 1;  // not used
+      } else if (v == "short") {
+        if (o.short_conns == 0) o.short_conns = o.syn_flood > 0 ? o.syn_flood : 1'000'000;
+        o.syn_flood = 0;
+        o.compressed_share = 0;
+        o.big_share = 0;
+        o.max_open = 1000;
         o.size_mb = 1;  // not used
       } else {
         usage("unknown preset");
       }
     } else if (a == "--connections") {
       const char* v = value();
-      o.syn_flood = std::strtoull(v, &endp, 10);
+      // The count of whichever preset takes one (before or after --preset on the command line).
+      (o.short_conns > 0 ? o.short_conns : o.syn_flood) = std::strtoull(v, &endp, 10);
     } else if (a == "-h" || a == "--help") {
       usage(nullptr);
     } else if (!a.empty() && a[0] == '-' && a != "-") {
@@ -894,8 +911,14 @@ int run(int argc, char** argv) {
   std::vector<std::unique_ptr<Connection>> open;
   open.reserve(opt.max_open);
   std::uint64_t next_id = 0;
-  while (w->out.bytes() < target) {
-    if (open.size() < opt.max_open && (open.empty() || w->rng.chance(0.25))) {
+  // Preset short: a count of connections, each played to its end; else a size in bytes.
+  auto more = [&] {
+    return opt.short_conns > 0 ? next_id < opt.short_conns || !open.empty()
+                               : w->out.bytes() < target;
+  };
+  auto may_open = [&] { return opt.short_conns == 0 || next_id < opt.short_conns; };
+  while (more()) {
+    if (open.size() < opt.max_open && may_open() && (open.empty() || w->rng.chance(0.25))) {
       open.push_back(std::make_unique<Connection>(*w, next_id++));
     }
     const std::size_t i = w->rng.below(open.size());

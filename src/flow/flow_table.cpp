@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +28,10 @@ const char* to_string(RoleEvidence r) noexcept {
 namespace {
 
 constexpr std::int64_t kSweepEveryNs = 1'000'000'000;
+/// Eviction candidates collected per scan: this share of the open connections (at least 64), so
+/// one scan of the table pays for that many evictions.
+constexpr std::size_t kCandidateShare = 2;
+constexpr std::size_t kMinCandidates = 64;
 
 bool starts_with(Bytes b, std::string_view s) {
   return b.size() >= s.size() && std::memcmp(b.data(), s.data(), s.size()) == 0;
@@ -68,34 +74,50 @@ int letter_bit(char c) {
 // Connection
 
 Connection::Connection(std::uint64_t id, const Endpoint& client, const Endpoint& server,
-                       RoleEvidence role, const Limits& limits, PacketRef first)
+                       RoleEvidence role, PacketRef first)
     : id_(id),
       client_(client),
       server_(server),
       role_(role),
-      reasm_{reassembly::Reassembler(Dir::c2s, limits), reassembly::Reassembler(Dir::s2c, limits)},
       first_(first),
       last_(first) {
-  history_.reserve(24);
   if (role != RoleEvidence::syn) history_.push_back('^');
+}
+
+const reassembly::Reassembler& Connection::stream(Dir d) const noexcept {
+  if (streams_) return (*streams_)[static_cast<std::size_t>(d)];
+  static const Limits kLimits{};
+  static const reassembly::Reassembler kNone(Dir::c2s, kLimits);
+  return kNone;
+}
+
+void Connection::make_streams(const Limits& limits) {
+  if (streams_) return;
+  streams_ = std::make_unique<Streams>(Streams{reassembly::Reassembler(Dir::c2s, limits, start_[0]),
+                                               reassembly::Reassembler(Dir::s2c, limits, start_[1])});
 }
 
 void Connection::set_sink(std::unique_ptr<reassembly::StreamSink> sink) {
   sink_ = std::move(sink);
-  reasm_[0].set_sink(sink_.get());
-  reasm_[1].set_sink(sink_.get());
+  for (auto& rs : *streams_) rs.set_sink(sink_.get());
 }
 
 void Connection::flip() {
   std::swap(client_, server_);
   std::swap(ep_[0], ep_[1]);
-  std::swap(reasm_[0], reasm_[1]);
+  std::swap(start_[0], start_[1]);
+  if (streams_) {
+    auto& rs = *streams_;
+    std::swap(rs[0], rs[1]);
+    rs[0].set_dir(Dir::c2s);
+    rs[1].set_dir(Dir::s2c);
+  }
   std::swap(marked_[0], marked_[1]);
-  std::swap(encap_[0], encap_[1]);
-  std::swap(encap_packets_[0], encap_packets_[1]);
+  if (tunnel_) {
+    std::swap(tunnel_->encap[0], tunnel_->encap[1]);
+    std::swap(tunnel_->packets[0], tunnel_->packets[1]);
+  }
   if (path_) path_->flip();
-  reasm_[0].set_dir(Dir::c2s);
-  reasm_[1].set_dir(Dir::s2c);
   for (char& ch : history_) {
     if (ch >= 'A' && ch <= 'Z') {
       ch = static_cast<char>(ch - 'A' + 'a');
@@ -116,15 +138,14 @@ void Connection::mark(Dir d, char letter) {
 void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
   const auto i = static_cast<std::size_t>(d);
   auto& ep = ep_[i];
-  auto& rs = reasm_[i];
-  auto& peer = reasm_[1 - i];
   last_ = at;
   ++ep.packets;
   ep.last_packet = at;
   ep.payload_bytes += seg.payload_wire_len;
   if (seg.payload_wire_len > 0) ep.last_payload = at;
   if (!seg.encap.empty()) {
-    if (encap_packets_[i]++ == 0) encap_[i] = seg.encap;
+    if (!tunnel_) tunnel_ = std::make_unique<Tunnel>();
+    if (tunnel_->packets[i]++ == 0) tunnel_->encap[i] = seg.encap;
   }
   if (path_) path_->on_segment(d, seg, at);
 
@@ -135,7 +156,11 @@ void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
       ep.syn = true;
       ep.isn = seg.seq;
     }
-    rs.on_syn(seg.seq);
+    if (streams_) {
+      (*streams_)[i].on_syn(seg.seq);
+    } else {
+      start_[i].on_syn(seg.seq);
+    }
     data_seq = seg.seq + 1;
   }
   if (seg.payload_wire_len > 0) {
@@ -158,6 +183,15 @@ void Connection::process(Dir d, const TcpSegment& seg, PacketRef at) {
     }
   }
 
+  if (!streams_) {
+    // Nothing yet for the streams (no payload, FIN or RST: the table makes the streams with the
+    // sink before such a segment): only where this side's stream begins; ACKs change nothing
+    // while no bytes are held.
+    start_[i].on_segment(data_seq);
+    return;
+  }
+  auto& rs = (*streams_)[i];
+  auto& peer = (*streams_)[1 - i];
   const auto& st = rs.stats();
   const std::uint64_t inconsistent_before = st.inconsistent_overlaps;
   const std::uint64_t gaps_before = st.gaps;
@@ -184,7 +218,9 @@ void Connection::finish(EndReason how, PacketRef at) {
   end_reason_ = how;
   // A reset kills both directions: a side that never ended by itself ends with the reset.
   const EndReason rest = reset() ? EndReason::rst : how;
-  for (auto& rs : reasm_) rs.finish(rest, at);
+  if (streams_) {
+    for (auto& rs : *streams_) rs.finish(rest, at);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,10 +271,15 @@ FlowTable::Key FlowTable::key_of(const TcpSegment& seg) noexcept {
   return Key{seg.dst, seg.src, vnet};
 }
 
-Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
+FlowTable::Key FlowTable::key_of(const Connection& c) noexcept {
+  return Key{std::min(c.client_, c.server_), std::max(c.client_, c.server_), c.vnet_};
+}
+
+Connection* FlowTable::create(const TcpSegment& seg, std::size_t hash, PacketRef at) {
   // Make room first: closed connections go before open ones, least recently active first.
   while (table_.size() >= limits_.max_connections && !table_.empty()) {
-    Connection* victim = !closed_lru_.empty() ? closed_lru_.back() : open_lru_.back();
+    Connection* victim = !closed_lru_.empty() ? closed_lru_.back() : oldest_open();
+    if (victim == nullptr) break;
     ++stats_.evicted;
     finalize(victim, EndReason::evicted, at);
   }
@@ -264,22 +305,55 @@ Connection* FlowTable::create(const TcpSegment& seg, PacketRef at) {
   if (role != RoleEvidence::syn) ++stats_.midstream;
   const Endpoint& client = sender_is_client ? seg.src : seg.dst;
   const Endpoint& server = sender_is_client ? seg.dst : seg.src;
-  auto conn = std::make_unique<Connection>(next_id_, client, server, role, limits_, at);
+  auto conn = std::make_unique<Connection>(next_id_, client, server, role, at);
   conn->vnet_ = seg.encap.virtual_network();
+  conn->hash_ = hash;
   next_id_ += id_step_;
   if (shards_ > 1) created_at_.push_back(at.index);
   Connection* c = conn.get();
-  open_lru_.push_front(c);
-  c->lru_pos_ = open_lru_.begin();
-  table_.emplace(key_of(seg), std::move(conn));
+  table_.insert(std::move(conn));
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, table_.size());
   return c;
 }
 
+Connection* FlowTable::oldest_open() {
+  for (int round = 0; round < 2; ++round) {
+    while (!oldest_.empty()) {
+      const Candidate cand = oldest_.back();
+      oldest_.pop_back();
+      if (cand.conn == nullptr) continue;  // finalised since the scan
+      Connection* c = cand.conn;
+      c->candidate_ = 0;
+      // Still open and not active since the scan: then nothing outside the batch is older
+      // (everything outside was newer at the scan, or became active or was made since).
+      if (c->active_ == cand.active && !c->closed_) return c;
+    }
+    if (round == 1) break;
+    // One scan: the oldest share of the open connections, sorted so the oldest is last.
+    std::vector<Candidate> open;
+    open.reserve(table_.size());
+    for (const auto& conn : table_) {
+      if (!conn->closed_) open.push_back(Candidate{conn->active_, conn.get()});
+    }
+    const std::size_t keep =
+        std::min(open.size(), std::max(kMinCandidates, open.size() / kCandidateShare));
+    const auto cut = open.begin() + static_cast<std::ptrdiff_t>(keep);
+    std::nth_element(open.begin(), cut, open.end());
+    oldest_.assign(std::make_reverse_iterator(cut), open.rend());
+    std::sort(oldest_.begin(), oldest_.end(),
+              [](const Candidate& a, const Candidate& b) { return b < a; });
+    for (std::size_t i = 0; i < oldest_.size(); ++i) {
+      oldest_[i].conn->candidate_ = static_cast<std::uint32_t>(i + 1);
+    }
+  }
+  return nullptr;
+}
+
 void FlowTable::open_sink(Connection* c) {
   if (c->sink_opened_) return;
   c->sink_opened_ = true;
+  c->make_streams(limits_);
   c->path_ = std::make_unique<PathTracker>();
   c->set_sink(observer_->on_open(*c));
 }
@@ -288,9 +362,9 @@ void FlowTable::finalize(Connection* c, EndReason how, PacketRef at) {
   open_sink(c);
   c->finish(how, at);
   observer_->on_close(*c);
-  (c->closed_ ? closed_lru_ : open_lru_).erase(c->lru_pos_);
-  table_.erase(
-      Key{std::min(c->client_, c->server_), std::max(c->client_, c->server_), c->vnet_});
+  if (c->closed_) closed_lru_.erase(c->lru_pos_);
+  if (c->candidate_ != 0) oldest_[c->candidate_ - 1].conn = nullptr;
+  table_.erase(table_.find(key_of(*c), static_cast<std::size_t>(c->hash_)));
 }
 
 void FlowTable::process(const TcpSegment& seg, PacketRef at) {
@@ -305,7 +379,7 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
   auto it = table_.find(key, hash);
   Connection* c = nullptr;
   if (it != table_.end()) {
-    c = it->second.get();
+    c = it->get();
     if (seg.has(tf::syn) && !seg.has(tf::ack)) {
       // A SYN on a known tuple: a retransmission if it repeats the client's ISN, else a new
       // connection reusing the ports.
@@ -318,7 +392,9 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
       }
     }
   }
-  if (c == nullptr) c = create(seg, at);
+  if (c == nullptr) c = create(seg, hash, at);
+  c->active_ = ++activity_;
+  open_ts_floor_ = std::min(open_ts_floor_, at.ts_ns);
 
   Dir d = seg.src == c->client_ ? Dir::c2s : Dir::s2c;
   // A guessed role is re-checked at the first payload byte, before anything was delivered.
@@ -343,11 +419,12 @@ void FlowTable::process(const TcpSegment& seg, PacketRef at) {
   const bool was_closed = c->closed_;
   c->process(d, seg, at);
   if (!was_closed && c->closed_) {
-    closed_lru_.splice(closed_lru_.begin(), open_lru_, c->lru_pos_);
-  } else {
-    // Consecutive packets of one connection (the common case) find it at the front already.
-    auto& lru = c->closed_ ? closed_lru_ : open_lru_;
-    if (c->lru_pos_ != lru.begin()) lru.splice(lru.begin(), lru, c->lru_pos_);
+    closed_lru_.push_front(c);
+    c->lru_pos_ = closed_lru_.begin();
+  } else if (c->closed_ && c->lru_pos_ != closed_lru_.begin()) {
+    // A late packet of a closed connection (an open one's packet touches no list: its stamp
+    // orders it).
+    closed_lru_.splice(closed_lru_.begin(), closed_lru_, c->lru_pos_);
   }
   // Both directions ended (FIN each way, delivered in order): nothing more can be delivered,
   // but late ACKs still belong here; the linger sweep frees it.
@@ -359,20 +436,40 @@ void FlowTable::sweep(std::int64_t now_ns, PacketRef at) {
     if (now_ns - c->last_.ts_ns <= limits_.closed_linger_ns) break;
     finalize(c, EndReason::capture_end, at);
   }
-  if (limits_.idle_timeout_ns > 0) {
-    while (!open_lru_.empty()) {
-      Connection* c = open_lru_.back();
-      if (now_ns - c->last_.ts_ns <= limits_.idle_timeout_ns) break;
+  if (limits_.idle_timeout_ns > 0 && now_ns - open_ts_floor_ > limits_.idle_timeout_ns) {
+    // Open connections in activity order, oldest first, end while idle past the timeout, up to
+    // the first one that is not (timestamps may go back in a capture). One scan finds them: the
+    // idle ones older than the oldest connection that is not idle.
+    std::vector<Connection*> idle;
+    std::uint64_t first_busy = std::numeric_limits<std::uint64_t>::max();
+    std::int64_t floor = kMaxTimestampNs;
+    for (const auto& conn : table_) {
+      if (conn->closed_) continue;
+      if (now_ns - conn->last_.ts_ns > limits_.idle_timeout_ns) {
+        idle.push_back(conn.get());
+      } else {
+        first_busy = std::min(first_busy, conn->active_);
+        floor = std::min(floor, conn->last_.ts_ns);
+      }
+    }
+    std::sort(idle.begin(), idle.end(),
+              [](const Connection* a, const Connection* b) { return a->active_ < b->active_; });
+    for (Connection* c : idle) {
+      if (c->active_ > first_busy) {
+        floor = std::min(floor, c->last_.ts_ns);  // stays open: behind a busy one
+        continue;
+      }
       ++stats_.idle_timeouts;
       finalize(c, EndReason::idle_timeout, at);
     }
+    open_ts_floor_ = floor;
   }
 }
 
 void FlowTable::finish(PacketRef at) {
   std::vector<Connection*> all;
   all.reserve(table_.size());
-  for (auto& [key, conn] : table_) all.push_back(conn.get());
+  for (const auto& conn : table_) all.push_back(conn.get());
   std::sort(all.begin(), all.end(),
             [](const Connection* a, const Connection* b) { return a->id_ < b->id_; });
   for (Connection* c : all) finalize(c, EndReason::capture_end, at);

@@ -36,22 +36,9 @@ const char* to_string(EndReason r) noexcept {
 }
 
 std::int64_t Reassembler::offset_of(std::uint32_t seq) const noexcept {
-  const auto next_seq = static_cast<std::uint32_t>(base_seq_ + static_cast<std::uint32_t>(next_off_));
+  const auto next_seq = static_cast<std::uint32_t>(start_.base_seq + static_cast<std::uint32_t>(next_off_));
   const auto diff = static_cast<std::int32_t>(seq - next_seq);
   return static_cast<std::int64_t>(next_off_) + diff;
-}
-
-void Reassembler::start_at(std::uint32_t seq) noexcept {
-  started_ = true;
-  base_seq_ = seq;
-  next_off_ = 0;
-}
-
-void Reassembler::on_syn(std::uint32_t isn) noexcept {
-  if (syn_seen_) return;
-  syn_seen_ = true;
-  isn_ = isn;
-  if (!started_) start_at(isn + 1);
 }
 
 void Reassembler::deliver(Bytes bytes, PacketRef at) {
@@ -145,7 +132,7 @@ SegmentStatus Reassembler::on_segment(std::uint32_t seq, Bytes payload, std::uin
     }
     return SegmentStatus::no_payload;
   }
-  if (!started_) start_at(seq);
+  start_.on_segment(seq);
 
   SegmentStatus status = SegmentStatus::no_payload;
   const std::int64_t off = offset_of(seq);
@@ -252,7 +239,7 @@ SegmentStatus Reassembler::place(std::int64_t off, Bytes payload, std::uint32_t 
 }
 
 void Reassembler::on_peer_ack(std::uint32_t ack, PacketRef at) {
-  if (!started_ || ended_ || ooo_.empty()) return;
+  if (!start_.started || ended_ || ooo_.empty()) return;
   std::int64_t ack_off = offset_of(ack);
   if (fin_seen_) ack_off = std::min(ack_off, static_cast<std::int64_t>(fin_off_));
   const auto next = static_cast<std::int64_t>(next_off_);
@@ -294,7 +281,7 @@ void Reassembler::maybe_end_fin(PacketRef at) {
 
 void Reassembler::finish(EndReason how, PacketRef at) {
   if (ended_) return;
-  if (!started_) {
+  if (!start_.started) {
     ended_ = true;
     if (sink_ != nullptr) sink_->on_end(dir_, how, at);
     return;

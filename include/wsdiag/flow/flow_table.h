@@ -20,6 +20,14 @@
 // old connection (port reuse) and starts a new one. The table is bounded: beyond
 // Limits::max_connections the least recently active connection is evicted (closed ones first).
 // Memory is therefore O(open connections), independent of the capture's length.
+//
+// A connection costs what it uses: until its first payload byte, FIN or RST it holds its TCP
+// counters and where each stream begins (reassembly::StreamStart); the two reassemblers, the path
+// tracker and the observer's sink are made then; the encapsulation records at its first tunnelled
+// packet. A SYN that is never answered costs sizeof(Connection) (392 bytes) plus its table slot.
+// Activity order without a list touched per packet: each packet stamps its connection with a
+// per-table counter; the least recently active open connection is found from a batch of the
+// oldest stamps collected by one scan of the table when it is full (see FlowTable::oldest_open).
 #pragma once
 
 #include <array>
@@ -29,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include "wsdiag/common/limits.h"
 #include "wsdiag/common/types.h"
@@ -65,7 +73,7 @@ struct EndpointState {
 class Connection {
  public:
   Connection(std::uint64_t id, const Endpoint& client, const Endpoint& server, RoleEvidence role,
-             const Limits& limits, PacketRef first);
+             PacketRef first);
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
   [[nodiscard]] const Endpoint& client() const noexcept { return client_; }
@@ -76,9 +84,9 @@ class Connection {
   [[nodiscard]] const EndpointState& endpoint(Dir d) const noexcept {
     return ep_[static_cast<int>(d)];
   }
-  [[nodiscard]] const reassembly::Reassembler& stream(Dir d) const noexcept {
-    return reasm_[static_cast<int>(d)];
-  }
+  /// Side d's reassembler. Made with the sink (the first byte, FIN or RST); before that, and for a
+  /// connection that never carried any, an empty one (every count zero).
+  [[nodiscard]] const reassembly::Reassembler& stream(Dir d) const noexcept;
   /// Zeek-style history: one letter per event kind and side, upper case for the client:
   /// S syn, H syn-ack, A pure ack, D data, F fin, R rst, T retransmission, G gap, I inconsistent
   /// overlap; a leading '^' means the roles were guessed (the SYN was not seen).
@@ -95,9 +103,11 @@ class Connection {
   [[nodiscard]] reassembly::StreamSink* sink() const noexcept { return sink_.get(); }
   /// The encapsulation of the first tunnelled packet each side sent (empty if none was), and how
   /// many of that side's packets came in an encapsulation.
-  [[nodiscard]] const Encap& encap(Dir d) const noexcept { return encap_[static_cast<int>(d)]; }
+  [[nodiscard]] const Encap& encap(Dir d) const noexcept {
+    return tunnel_ ? tunnel_->encap[static_cast<int>(d)] : kNoEncap;
+  }
   [[nodiscard]] std::uint64_t encap_packets(Dir d) const noexcept {
-    return encap_packets_[static_cast<int>(d)];
+    return tunnel_ ? tunnel_->packets[static_cast<int>(d)] : 0;
   }
   /// What side d's packets said about the path: TTLs, IP IDs, retransmissions, zero windows,
   /// window probes, its first RST (common/path_facts.h). Recorded from the packet that made the
@@ -112,30 +122,44 @@ class Connection {
   void set_sink(std::unique_ptr<reassembly::StreamSink> sink);
   void flip();
   void mark(Dir d, char letter);
+  void make_streams(const Limits& limits);
   void process(Dir d, const decode::TcpSegment& seg, PacketRef at);
   void finish(reassembly::EndReason how, PacketRef at);
 
+  /// The encapsulation of each side's first tunnelled packet and the count of its tunnelled
+  /// packets (~380 bytes): made at the connection's first tunnelled packet, none otherwise.
+  struct Tunnel {
+    std::array<Encap, 2> encap{};
+    std::array<std::uint64_t, 2> packets{};
+  };
+  using Streams = std::array<reassembly::Reassembler, 2>;
+
   std::uint64_t id_;
+  std::uint64_t active_ = 0;  ///< FlowTable's activity stamp of the last packet (LRU order)
+  std::uint64_t hash_ = 0;    ///< FlowTable::KeyHash of its key (the table rehashes without rebuilding keys)
   Endpoint client_;
   Endpoint server_;
   RoleEvidence role_;
-  std::array<EndpointState, 2> ep_;
-  std::array<reassembly::Reassembler, 2> reasm_;
-  std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
-  std::array<Encap, 2> encap_{};
-  std::array<std::uint64_t, 2> encap_packets_{};
-  inline static const SideFacts kNoPathFacts{};
-  std::unique_ptr<PathTracker> path_;  ///< made with the sink (~750 bytes; none for SYN-only connections)
-  std::uint32_t vnet_ = 0;
-  std::string history_;
-  PacketRef first_;
-  PacketRef last_;
   bool closed_ = false;
   bool any_payload_ = false;
   bool sink_opened_ = false;  ///< observer.on_open called (lazily: at the first byte, FIN or RST)
   reassembly::EndReason end_reason_ = reassembly::EndReason::capture_end;
+  std::uint32_t vnet_ = 0;
+  std::uint32_t candidate_ = 0;  ///< position + 1 in FlowTable::oldest_ (0: not a candidate)
+  std::array<std::uint32_t, 2> marked_{};  ///< history letters already written, per side
+  std::array<EndpointState, 2> ep_;
+  /// Where each stream begins, kept until the reassemblers are made (then theirs).
+  std::array<reassembly::StreamStart, 2> start_{};
+  std::unique_ptr<Streams> streams_;   ///< made with the sink (2 x ~230 bytes)
+  std::unique_ptr<Tunnel> tunnel_;     ///< made at the first tunnelled packet
+  inline static const SideFacts kNoPathFacts{};
+  inline static const Encap kNoEncap{};
+  std::unique_ptr<PathTracker> path_;  ///< made with the sink (~750 bytes; none for SYN-only connections)
+  std::string history_;
+  PacketRef first_;
+  PacketRef last_;
   std::unique_ptr<reassembly::StreamSink> sink_;
-  std::list<Connection*>::iterator lru_pos_;
+  std::list<Connection*>::iterator lru_pos_;  ///< in FlowTable::closed_lru_ once closed
 };
 
 /// Receives connections as they open and as they are finalised.
@@ -202,21 +226,57 @@ class FlowTable {
     std::uint32_t vnet = 0;  ///< Encap::virtual_network()
     friend bool operator==(const Key&, const Key&) = default;
   };
+  using Owned = std::unique_ptr<Connection>;
+  /// The table holds the connections themselves (8-byte slots) and finds them by Key: hash and
+  /// equality take either a Key or a connection (whose endpoints and virtual network are its key).
   struct KeyHash {
+    using is_transparent = void;
     std::size_t operator()(const Key& k) const noexcept;
+    std::size_t operator()(const Owned& c) const noexcept { return static_cast<std::size_t>(c->hash_); }
   };
-  Connection* create(const decode::TcpSegment& seg, PacketRef at);
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const Key& a, const Key& b) const noexcept { return a == b; }
+    bool operator()(const Owned& a, const Key& b) const noexcept { return matches(*a, b); }
+    bool operator()(const Key& a, const Owned& b) const noexcept { return matches(*b, a); }
+    bool operator()(const Owned& a, const Owned& b) const noexcept { return a == b; }
+  };
+  /// An eviction candidate: an open connection's activity stamp when the batch was collected
+  /// (conn is cleared if the connection is finalised meanwhile).
+  struct Candidate {
+    std::uint64_t active;
+    Connection* conn;
+    friend bool operator<(const Candidate& a, const Candidate& b) noexcept { return a.active < b.active; }
+  };
+  Connection* create(const decode::TcpSegment& seg, std::size_t hash, PacketRef at);
+  /// The least recently active open connection (null if none): the oldest candidate of the batch
+  /// whose connection is still open and has not been active since; a new batch (the oldest half
+  /// of the open connections, one scan) when the batch runs out.
+  Connection* oldest_open();
   void open_sink(Connection* c);
   void finalize(Connection* c, reassembly::EndReason how, PacketRef at);
   static Key key_of(const decode::TcpSegment& seg) noexcept;
+  static Key key_of(const Connection& c) noexcept;
+  /// key_of(c) == k, without ordering the endpoints (the lookup's comparison, once per packet).
+  static bool matches(const Connection& c, const Key& k) noexcept {
+    return c.vnet_ == k.vnet && ((c.client_ == k.lo && c.server_ == k.hi) ||
+                                 (c.client_ == k.hi && c.server_ == k.lo));
+  }
 
   Limits limits_;
   ConnectionObserver* observer_;
   /// Open addressing (absl's SwissTable): one probe of a packed control array per lookup, the
-  /// hash computed once per packet (it also picks the shard).
-  absl::flat_hash_map<Key, std::unique_ptr<Connection>, KeyHash> table_;
-  std::list<Connection*> open_lru_;    ///< front = most recently active
-  std::list<Connection*> closed_lru_;  ///< closed, lingering; front = most recent
+  /// hash computed once per packet (it also picks the shard); a slot is the connection's pointer.
+  absl::flat_hash_set<Owned, KeyHash, KeyEq> table_;
+  /// Closed, lingering connections; front = most recently active. Touched when a connection closes
+  /// and by the (rare) packets of closed ones, not by the packets of open connections.
+  std::list<Connection*> closed_lru_;
+  /// Eviction candidates among the open connections, the oldest last (see oldest_open).
+  std::vector<Candidate> oldest_;
+  std::uint64_t activity_ = 0;  ///< stamps packets in order (Connection::active_)
+  /// No open connection was last active before this capture time (a lower bound kept per packet;
+  /// made exact by each idle scan), so the idle-timeout sweep scans only when one may have expired.
+  std::int64_t open_ts_floor_ = kMaxTimestampNs;
   std::uint64_t next_id_ = 1;
   std::uint64_t id_step_ = 1;
   unsigned shard_ = 0;

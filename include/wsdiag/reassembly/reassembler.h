@@ -60,16 +60,46 @@ struct DirectionStats {
   std::uint64_t peak_buffered = 0;     ///< largest number of bytes held at once
 };
 
+/// Where one direction's stream begins, as its SYN and first segment say: the whole state a
+/// direction has before it carries a byte, a FIN or a RST (12 bytes). The flow layer keeps only
+/// this for a connection that has carried nothing (a SYN scan) and makes the Reassembler from it
+/// when the first byte, FIN or RST arrives.
+struct StreamStart {
+  std::uint32_t isn = 0;
+  std::uint32_t base_seq = 0;  ///< sequence number of stream offset 0 (valid when started)
+  bool started = false;
+  bool syn_seen = false;
+
+  /// A SYN from this side: the stream begins at isn + 1. A later SYN is ignored.
+  void on_syn(std::uint32_t syn_isn) noexcept {
+    if (syn_seen) return;
+    syn_seen = true;
+    isn = syn_isn;
+    if (!started) begin(syn_isn + 1);
+  }
+  /// Any segment from this side: a stream picked up mid-connection starts at the first one seen.
+  void on_segment(std::uint32_t seq) noexcept {
+    if (!started) begin(seq);
+  }
+
+ private:
+  void begin(std::uint32_t seq) noexcept {
+    started = true;
+    base_seq = seq;
+  }
+};
+
 class Reassembler {
  public:
-  Reassembler(Dir dir, const Limits& limits) noexcept : dir_(dir), limits_(&limits) {}
+  Reassembler(Dir dir, const Limits& limits, const StreamStart& start = {}) noexcept
+      : dir_(dir), limits_(&limits), start_(start) {}
 
   void set_sink(StreamSink* sink) noexcept { sink_ = sink; }
   void set_dir(Dir d) noexcept { dir_ = d; }
   [[nodiscard]] Dir dir() const noexcept { return dir_; }
 
-  /// A SYN from this side: the stream begins at isn + 1. A later SYN with the same ISN is ignored.
-  void on_syn(std::uint32_t isn) noexcept;
+  /// A SYN from this side: the stream begins at isn + 1. A later SYN is ignored.
+  void on_syn(std::uint32_t isn) noexcept { start_.on_syn(isn); }
 
   /// A segment from this side: payload (captured bytes), its length on the wire, FIN/RST flags.
   SegmentStatus on_segment(std::uint32_t seq, Bytes payload, std::uint32_t wire_len, bool fin,
@@ -83,9 +113,9 @@ class Reassembler {
   /// for the holes, then end with `how` (or with fin if the FIN was reached).
   void finish(EndReason how, PacketRef at);
 
-  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] bool started() const noexcept { return start_.started; }
   [[nodiscard]] bool ended() const noexcept { return ended_; }
-  [[nodiscard]] bool syn_seen() const noexcept { return syn_seen_; }
+  [[nodiscard]] bool syn_seen() const noexcept { return start_.syn_seen; }
   [[nodiscard]] bool fin_seen() const noexcept { return fin_seen_; }
   [[nodiscard]] std::uint64_t buffered_bytes() const noexcept { return buffered_bytes_; }
   /// Stream offset of the next byte to deliver (bytes delivered + gap bytes).
@@ -95,7 +125,6 @@ class Reassembler {
  private:
   /// Maps a sequence number to a signed 64-bit offset relative to the delivery point's numbering.
   [[nodiscard]] std::int64_t offset_of(std::uint32_t seq) const noexcept;
-  void start_at(std::uint32_t seq) noexcept;
   SegmentStatus place(std::int64_t off, Bytes payload, std::uint32_t wire_len, PacketRef at);
   void deliver(Bytes bytes, PacketRef at);
   void gap_to(std::uint64_t end_off, GapReason why, PacketRef at);
@@ -109,12 +138,9 @@ class Reassembler {
   const Limits* limits_;
   StreamSink* sink_ = nullptr;
 
-  bool started_ = false;
-  bool syn_seen_ = false;
+  StreamStart start_;            ///< ISN, sequence number of stream offset 0
   bool fin_seen_ = false;
   bool ended_ = false;
-  std::uint32_t isn_ = 0;
-  std::uint32_t base_seq_ = 0;   ///< sequence number of stream offset 0
   std::uint64_t next_off_ = 0;   ///< next stream offset to deliver
   std::uint64_t fin_off_ = 0;    ///< stream offset of the FIN (valid when fin_seen_)
   std::uint64_t buffered_bytes_ = 0;

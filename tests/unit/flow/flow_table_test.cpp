@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -256,4 +257,70 @@ TEST_CASE("a reset ends both directions", "[flow]") {
   REQUIRE(net.obs.closed.size() == 1);
   CHECK(net.obs.closed[0].reason == reassembly::EndReason::rst);
   CHECK(net.obs.closed[0].history == "ShAdr");
+}
+
+TEST_CASE("eviction follows activity order at scale, closed connections first", "[flow]") {
+  // Hundreds of connections (more than one batch of eviction candidates), touched in a
+  // pseudo-random order, some reset (closed, lingering), against a model of the activity order.
+  Limits l;
+  l.max_connections = 300;
+  l.closed_linger_ns = 1'000'000'000'000;  // no linger sweep: only evictions free connections
+  Net net(l);
+  std::vector<std::uint64_t> order;   // model: connection ids, least recently active first
+  std::vector<std::uint64_t> closed;  // model: closed ids, least recently active first
+  std::vector<std::uint16_t> port_of(1, 0);
+  std::uint64_t rng = 12345;
+  auto next = [&rng](std::uint64_t n) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (rng >> 33) % n;
+  };
+  auto touch = [](std::vector<std::uint64_t>& v, std::uint64_t id) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (*it == id) {
+        v.erase(it);
+        v.push_back(id);
+        return true;
+      }
+    }
+    return false;
+  };
+  auto drop = [](std::vector<std::uint64_t>& v, std::uint64_t id) { std::erase(v, id); };
+  std::uint64_t next_id = 1;
+  std::size_t checked = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const auto r = next(10);
+    if (r < 4 || order.empty()) {
+      // A new connection; beyond the bound the model's victim must be the one evicted.
+      const std::size_t closed_before = net.obs.closed.size();
+      std::uint64_t victim = 0;
+      const bool victim_open = closed.empty();
+      if (order.size() >= l.max_connections) victim = !closed.empty() ? closed.front() : order.front();
+      const auto port = static_cast<std::uint16_t>(port_of.size());
+      port_of.push_back(port);
+      net.pkt(ep(1, port), S, tf::syn, 1000, 0);
+      if (victim != 0) {
+        REQUIRE(net.obs.closed.size() == closed_before + 1);
+        CHECK(net.obs.closed.back().id == victim);
+        // A closed one ended with its RST, whenever it is freed.
+        CHECK(net.obs.closed.back().reason ==
+              (victim_open ? reassembly::EndReason::evicted : reassembly::EndReason::rst));
+        drop(order, victim);
+        drop(closed, victim);
+        ++checked;
+      } else {
+        CHECK(net.obs.closed.size() == closed_before);
+      }
+      order.push_back(next_id++);
+    } else {
+      // A packet of a tracked connection: an ACK, now and then a RST.
+      const std::uint64_t id = order[next(order.size())];
+      const bool rst = next(20) == 0;
+      net.pkt(ep(1, port_of[id]), S, rst ? tf::rst : tf::ack, 1001, 0);
+      touch(order, id);
+      const bool was_closed = touch(closed, id);  // a late packet of a closed one: most recent
+      if (rst && !was_closed) closed.push_back(id);
+    }
+  }
+  CHECK(checked > 500);
+  CHECK(net.table->open_connections() == l.max_connections);
 }

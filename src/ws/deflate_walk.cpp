@@ -2,6 +2,8 @@
 #include "wsdiag/ws/deflate_walk.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace wsdiag::ws {
 
@@ -107,6 +109,17 @@ void DeflateWalk::reset() noexcept {
 }
 
 void DeflateWalk::refill() noexcept {
+  if (in_.size() - pos_ >= 8 && nbits_ < 64) {
+    // Eight bytes at once; those that do not fit stay uncounted (their bits above nbits_ are the
+    // stream's next bits, the same ones the next refill ORs in again).
+    std::uint64_t v = 0;
+    std::memcpy(&v, in_.data() + pos_, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    bits_ |= v << nbits_;
+    pos_ += static_cast<std::size_t>((63 - nbits_) >> 3);
+    nbits_ |= 56;
+    return;
+  }
   while (nbits_ <= 56 && pos_ < in_.size()) {
     bits_ |= std::uint64_t{in_[pos_++]} << nbits_;
     nbits_ += 8;
@@ -265,6 +278,7 @@ DeflateWalk::Result DeflateWalk::feed(Bytes in) noexcept {
           nbits_ -= 8;
           --stored_left_;
         }
+        if (stored_left_ > 0) bits_ = 0;  // nbits_ is 0: drop read-ahead bits of the bytes skipped
         const auto skip = static_cast<std::uint32_t>(std::min<std::size_t>(stored_left_, in_.size() - pos_));
         pos_ += skip;
         stored_left_ -= skip;

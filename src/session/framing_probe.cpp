@@ -29,27 +29,31 @@ bool plausible_frame_start(Bytes b, Dir d, bool deflate, int depth) {
   return true;
 }
 
-// plausible_frame_start on `held` (the start of a header cut off at the end of earlier segments,
-// fewer bytes than a header) followed by `bytes`: need_more while the two together are still too
-// short to hold the header. Only the header's bytes are joined (no payload copy).
-Start plausible_start_across(Bytes held, Bytes bytes, Dir d, bool deflate) {
-  // held (at most 13 bytes) and enough of `bytes` for this header and, when the frame ends inside
-  // held, the next one.
-  std::array<std::uint8_t, 3 * ws::kMaxFrameHeader> head{};
-  const std::size_t from_bytes = std::min(bytes.size(), head.size() - held.size());
-  std::copy(held.begin(), held.end(), head.begin());
-  std::copy_n(bytes.begin(), from_bytes, head.begin() + static_cast<std::ptrdiff_t>(held.size()));
-  const Bytes view(head.data(), held.size() + from_bytes);
+// plausible_frame_start's judgement of a candidate at `held` + `bytes`, made the same whatever the
+// cuts: the look at the next header (only after a short frame) waits until that header is whole,
+// instead of using the bytes at hand (issue #16, fuzz finding
+// conversation/frame-start-lookahead-depends-on-cuts). Only the bytes judging needs are joined, at
+// most kResyncHold (no payload copy beyond a short frame's).
+Start plausible_start_across(Bytes held, Bytes bytes, Dir d, bool deflate, bool at_end) {
+  std::array<std::uint8_t, kResyncHold> head{};
+  const std::size_t kept = std::min(held.size(), head.size());
+  const std::size_t from_bytes = std::min(bytes.size(), head.size() - kept);
+  std::copy_n(held.begin(), kept, head.begin());
+  std::copy_n(bytes.begin(), from_bytes, head.begin() + static_cast<std::ptrdiff_t>(kept));
+  const Bytes view(head.data(), kept + from_bytes);
   FrameHeader h;
   const std::size_t n = ws::decode_frame_header(view, h);
-  if (n == 0) return Start::need_more;  // fewer bytes than the header needs (never 14 or more)
+  if (n == 0) return Start::need_more;  // fewer bytes than the header needs
   if (!plausible_header(h, d, deflate)) return Start::no;
-  const std::uint64_t frame_end = n + h.payload_len;
-  if (frame_end >= held.size() + bytes.size()) return Start::yes;
-  // The next header: inside the joined bytes when the frame ends within held, else in `bytes`.
-  const Bytes after = frame_end < held.size() ? view.subspan(static_cast<std::size_t>(frame_end))
-                                              : bytes.subspan(static_cast<std::size_t>(frame_end - held.size()));
-  return plausible_frame_start(after, d, deflate, 1) ? Start::yes : Start::no;
+  if (h.payload_len > kJudgedPayload) return Start::yes;  // judged by its own header, whatever follows
+  const auto frame_end = static_cast<std::size_t>(n + h.payload_len);  // at most 139: inside head
+  FrameHeader next;
+  if (frame_end > view.size() || ws::decode_frame_header(view.subspan(frame_end), next) == 0) {
+    // The next header is not all here (with all of `bytes` in view: a partial view holds
+    // kResyncHold bytes, enough for it). `at_end`: it will not come first; the frame stands.
+    return at_end ? Start::yes : Start::need_more;
+  }
+  return plausible_header(next, d, deflate) ? Start::yes : Start::no;
 }
 
 // Stricter than plausible_frame_start: the chunk must hold only whole, valid frames for this

@@ -154,54 +154,73 @@ void WsSession::feed_ws(Dir d, Bytes bytes, PacketRef at) {
   if (s.start_desynced || s.parser_.desynced()) {
     // Regain framing only where a frame plausibly starts (a TCP segment often begins one).
     if (!regain_framing(d, bytes, at)) return;
-    s.start_desynced = false;
-    if (s.parser_.desynced()) s.parser_.resync();
-    s.in_message = false;
-    s.resumed = true;
-    if (s.resync_len > 0) {
-      // The frame started in earlier, shorter segments: its first bytes go first.
-      const std::size_t n = s.resync_len;
-      s.resync_len = 0;
-      s.resync_starts = 0;
-      if (probing_) ++probe_chunks_;
-      s.parser_.feed(Bytes(s.resync_held.data(), n), s.resync_at);
-    }
+    resume_framing(d);
   }
   if (probing_) ++probe_chunks_;
   s.parser_.feed(bytes, at);
 }
 
-bool WsSession::regain_framing(Dir d, Bytes bytes, PacketRef at) {
-  // Candidates are segment starts. A segment shorter than a frame header cannot be judged alone:
-  // its bytes are held (fewer than a header, so at most 13) and judged with what follows, so
-  // framing is regained however finely TCP cut the stream. A candidate that fails gives way to
-  // the next segment start among the held bytes, then to this segment's own start.
+bool WsSession::regain_framing(Dir d, Bytes bytes, PacketRef at, bool at_end) {
+  // Candidates are segment starts. A candidate that cannot be judged yet (a segment shorter than a
+  // frame header, or a short frame whose next header has not all arrived) is held with what
+  // follows it (at most kResyncHold - 1 bytes) and judged with the next segment, so framing is
+  // regained, or not, however finely TCP cut the stream. A candidate that fails gives way to the
+  // next segment start among the held bytes, then to this segment's own start.
   auto& s = *side_[static_cast<int>(d)];
   const bool deflate = hs_.deflate.enabled || forced_;
   for (;;) {
     const Bytes held(s.resync_held.data(), s.resync_len);
-    const Start r = plausible_start_across(held, bytes, d, deflate);
+    const Start r = plausible_start_across(held, bytes, d, deflate, at_end);
     if (r == Start::yes) return true;
     if (r == Start::need_more) {
-      // held + bytes are fewer than a header: keep them all.
+      // held + bytes are too few to judge (fewer than kResyncHold): keep them all.
+      if (bytes.empty()) return false;
       if (s.resync_len == 0) s.resync_at = at;
-      s.resync_starts = static_cast<std::uint16_t>(s.resync_starts | (1u << s.resync_len));
+      s.resync_starts.set(s.resync_len);
       std::copy(bytes.begin(), bytes.end(), s.resync_held.begin() + s.resync_len);
       s.resync_len = static_cast<std::uint8_t>(s.resync_len + bytes.size());
       return false;
     }
     if (s.resync_len == 0) return false;  // this segment does not start a frame: dropped
     // Drop the oldest candidate; the next one is the next held segment start, if any.
-    const std::uint16_t later = static_cast<std::uint16_t>(s.resync_starts & ~1u);
-    if (later == 0) {
+    std::size_t k = 1;
+    while (k < s.resync_len && !s.resync_starts.test(k)) ++k;
+    if (k >= s.resync_len) {
       s.resync_len = 0;
-      s.resync_starts = 0;
+      s.resync_starts.reset();
+      if (at_end) return false;
       continue;
     }
-    const auto k = static_cast<std::uint8_t>(std::countr_zero(later));
-    std::copy(s.resync_held.begin() + k, s.resync_held.begin() + s.resync_len, s.resync_held.begin());
+    std::copy(s.resync_held.begin() + static_cast<std::ptrdiff_t>(k), s.resync_held.begin() + s.resync_len,
+              s.resync_held.begin());
     s.resync_len = static_cast<std::uint8_t>(s.resync_len - k);
-    s.resync_starts = static_cast<std::uint16_t>(later >> k);
+    s.resync_starts >>= k;
+  }
+}
+
+void WsSession::settle_held(Dir d, PacketRef at) {
+  // A candidate held for the header after it is judged with what there is once something else
+  // happens: the stream ends, a hole, or the peer sends (its frames must not overtake this side's:
+  // a Close held until the peer's echo would make the peer the initiator). Which of these comes
+  // first is a fact of the capture, not of how TCP cut this direction.
+  auto& s = *side_[static_cast<int>(d)];
+  if (s.resync_len == 0 || s.mode != Mode::ws || !(s.start_desynced || s.parser_.desynced())) return;
+  if (regain_framing(d, Bytes(), at, /*at_end=*/true)) resume_framing(d);
+}
+
+void WsSession::resume_framing(Dir d) {
+  auto& s = *side_[static_cast<int>(d)];
+  s.start_desynced = false;
+  if (s.parser_.desynced()) s.parser_.resync();
+  s.in_message = false;
+  s.resumed = true;
+  if (s.resync_len > 0) {
+    // The frame started in earlier, shorter segments: its first bytes go first.
+    const std::size_t n = s.resync_len;
+    s.resync_len = 0;
+    s.resync_starts.reset();
+    if (probing_) ++probe_chunks_;
+    s.parser_.feed(Bytes(s.resync_held.data(), n), s.resync_at);
   }
 }
 
@@ -336,6 +355,7 @@ void WsSession::on_response_head(PacketRef at, Bytes rest) {
 
 void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
+  if (!bytes.empty()) settle_held(other(d), at);  // the peer's held candidate comes first
   switch (s.mode) {
     case Mode::http: {
       if (bytes.empty()) return;
@@ -432,8 +452,9 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
   switch (s.mode) {
     case Mode::ws:
       flush_carry(d);
+      settle_held(d, at);
       s.resync_len = 0;  // bytes held to regain framing do not join what follows a hole
-      s.resync_starts = 0;
+      s.resync_starts.reset();
       if (s.start_desynced) return;
       s.parser_.gap(len, at);
       if (s.parser_.desynced() && !s.desync_reported) {
@@ -520,6 +541,7 @@ void WsSession::record_event(diag::WireEventKind kind, Dir d, PacketRef at, std:
 void WsSession::on_end(Dir d, reassembly::EndReason, PacketRef at) {
   auto& s = *side_[static_cast<int>(d)];
   if (s.mode == Mode::ws) flush_carry(d);
+  settle_held(d, at);
   s.ended = true;
   // Nothing more will be delivered in this direction: free what it held (the connection may
   // linger in the flow table for late ACKs; memory must follow open connections only).

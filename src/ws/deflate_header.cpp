@@ -98,9 +98,13 @@ int DeflateHeaderCheck::decode_length_symbol() noexcept {
 }
 
 DeflateHeaderCheck::Result DeflateHeaderCheck::feed(Bytes more) noexcept {
-  if (result_ != Result::need_more) return result_;
+  if (result_ != Result::need_more) {
+    consumed_ = 0;
+    return result_;
+  }
   in_ = more;
   const Result r = step();
+  consumed_ = more.size() - in_.size();
   // Stopped for want of bits: every byte of `more` went into bits_ (take() and the decoder only
   // give up once in_ is empty). Finished: the bytes left belong to the block, not the header.
   in_ = Bytes();
@@ -114,6 +118,8 @@ DeflateHeaderCheck::Result DeflateHeaderCheck::step() noexcept {
       case Phase::type: {
         if (!take(3, v)) return result_;
         const std::uint32_t type = v >> 1;
+        final_ = (v & 1) != 0;
+        type_ = type;
         if (type == 3) return fail("invalid block type");
         if (type != 2) {  // stored or fixed Huffman: nothing to check here
           phase_ = Phase::done;

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "wsdiag/ws/deflate_header.h"
+#include "wsdiag/ws/deflate_walk.h"
 #endif
 #include <zlib.h>
 
@@ -39,12 +39,10 @@ struct Inflater::Z {
   inflate_state s{};  // ~85 KiB: 64 KiB of history + lookahead, the Huffman tables
   int bits = 15;
   std::array<std::uint8_t, 16> carry{};  // read-ahead bytes handed back after a final block
-  /// The header of the block ISA-L reads next, checked the way zlib checks it (deflate_header.h):
-  /// idle until ISA-L waits for a header, checking while its bytes arrive, passed once judged
-  /// well-formed (until ISA-L has read it).
-  enum class HeaderState : std::uint8_t { idle, checking, passed };
-  HeaderState header = HeaderState::idle;
-  DeflateHeaderCheck check;
+  /// The message's blocks, walked ahead of ISA-L on the same bytes so that every block header is
+  /// checked the way zlib checks it, wherever it lies (deflate_walk.h). Reset per message, not per
+  /// DEFLATE stream: it follows the streams that final blocks end itself.
+  DeflateWalk walk;
   /// A new stream. isal_inflate_reset() leaves next_in/avail_in alone: they are cleared here, so
   /// a stream never reads input that belonged to an earlier call (a buffer that no longer exists).
   void reset() noexcept {
@@ -54,7 +52,11 @@ struct Inflater::Z {
     s.next_in = nullptr;
     s.avail_in = 0;
     carry = {};
-    header = HeaderState::idle;
+  }
+  /// A new message: a new stream and a new walk.
+  void begin() noexcept {
+    reset();
+    walk.reset();
   }
   /// Input is only ever a view for the duration of one run(): forget it when the call returns.
   void drop_input() noexcept {
@@ -99,7 +101,7 @@ void Inflater::acquire() noexcept {
     isal_inflate_init(&z_->s);
   }
   z_->bits = window_bits_;
-  z_->reset();
+  z_->begin();
 }
 
 void Inflater::release() noexcept {
@@ -212,42 +214,20 @@ bool Inflater::drain(InflateSink& sink) noexcept {
   return true;
 }
 
-// Starts (or goes on with) the check of the block header ISA-L reads next, on the bits it holds and
-// then `rest`. False when the header is malformed (the message then fails).
-bool Inflater::check_header(Bytes rest) noexcept {
-  auto& z = *z_;
-  auto& s = z.s;
-  using H = Z::HeaderState;
-  if (z.header == H::idle) {
-    if (s.block_state != ISAL_BLOCK_NEW_HDR && s.block_state != ISAL_BLOCK_HDR) return true;
-    // The header starts with the bits ISA-L holds; waiting for the rest of a header
-    // (ISAL_BLOCK_HDR), it keeps the bytes that followed them in its tmp_in_buffer.
-    z.header = H::checking;
-    z.check.begin(s.read_in, s.read_in_length);
-    if (s.block_state == ISAL_BLOCK_HDR && s.tmp_in_size > 0) {
-      (void)z.check.feed(Bytes(s.tmp_in_buffer, static_cast<std::size_t>(s.tmp_in_size)));
-    }
-    if (s.avail_in > 0) (void)z.check.feed(Bytes(s.next_in, s.avail_in));
-  }
-  if (z.header != H::checking) return true;
-  const auto r = z.check.feed(rest);
-  if (r == DeflateHeaderCheck::Result::need_more) return true;
-  if (r == DeflateHeaderCheck::Result::invalid) {
-    fail(z.check.why());
-    return false;
-  }
-  z.header = H::passed;
-  return true;
-}
-
 Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
   if (status_ != Status::ok) return status_;
   acquire();  // no-op unless a no-context-takeover message is fed without begin_message()
   auto& s = z_->s;
   // ISA-L builds its Huffman tables without checking that the code sets are complete, so it
-  // would accept blocks zlib refuses: each header it is about to read is checked first. Headers
-  // that start inside one isal_inflate() call are not seen (README "Fuzzing").
-  if (z_->header == Z::HeaderState::checking && !check_header(in)) return status_;
+  // would accept blocks zlib refuses, and it reads headers inside its calls, out of sight: the
+  // bytes are walked first (every header checked, deflate_walk.h). Where the walk fails, ISA-L
+  // gets only the bytes before the failure (and the one holding its first bit, too few to read
+  // past it), so what it decodes and hands on is what zlib would, and the message fails there.
+  const char* refused = nullptr;
+  if (z_->walk.feed(in) == DeflateWalk::Result::invalid) {
+    refused = z_->walk.why();
+    in = in.first(std::min(in.size(), z_->walk.stop()));
+  }
   std::size_t left = in.size();
   const std::uint8_t* next = in.data();
   // No output space of our own: ISA-L then decodes into its internal buffer only, and drain()
@@ -257,7 +237,6 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
   // TCP cut it. Here everything decoded before an error is handed on, whatever the cuts.
   std::uint8_t none = 0;
   for (;;) {
-    if (z_->header == Z::HeaderState::idle && !check_header(Bytes(next, left))) return status_;
     if (s.avail_in == 0 && left > 0) {
       const auto take = static_cast<std::uint32_t>(std::min<std::size_t>(left, std::numeric_limits<std::uint32_t>::max()));
       // ISA-L takes a non-const pointer but does not write through next_in.
@@ -273,12 +252,9 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
     if (young) save(s, snapshot());
     const int rc = isal_inflate(&s);
     if (rc < 0 && young) {
-      if (z_->header == Z::HeaderState::passed) z_->header = Z::HeaderState::idle;
       (void)replay_exact(sink);
       return status_;
     }
-    // A checked header is read as soon as ISA-L is called with it whole.
-    if (z_->header == Z::HeaderState::passed) z_->header = Z::HeaderState::idle;
     // Nothing is copied out (no room given): whatever the call decoded is still in the buffer.
     const bool produced = s.tmp_out_processed != s.tmp_out_valid;
     if (!drain(sink)) return status_;
@@ -324,6 +300,7 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
     }
   }
   z_->drop_input();
+  if (refused != nullptr) fail(refused);
   return status_;
 }
 
@@ -333,6 +310,7 @@ Inflater::Status Inflater::run_isal(Bytes in, InflateSink& sink) noexcept {
 
 struct Inflater::Z {  // never made: use_isal() is false
   void reset() noexcept {}
+  void begin() noexcept {}
   void drop_input() noexcept {}
   [[nodiscard]] bool at_block_boundary() const noexcept { return false; }
 };
@@ -514,7 +492,7 @@ void Inflater::begin_message() noexcept {
     status_ = Status::ok;
     if (use_isal()) {
       acquire();
-      z_->reset();
+      z_->begin();
     } else if (zs_) {
       zrelease();  // an earlier message never ended: the next one starts afresh
     }

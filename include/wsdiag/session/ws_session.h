@@ -89,8 +89,14 @@ class WsSession : public reassembly::StreamSink {
   void start_ws(Dir d, PacketRef at);
   void feed_ws(Dir d, Bytes bytes, PacketRef at);
   /// While framing is lost: true when a frame plausibly starts at a segment start among the bytes
-  /// held from earlier short segments, or at this one's (held bytes are then fed first).
-  bool regain_framing(Dir d, Bytes bytes, PacketRef at);
+  /// held from earlier segments, or at this one's (then resume_framing()); `at_end`: see
+  /// settle_held().
+  bool regain_framing(Dir d, Bytes bytes, PacketRef at, bool at_end = false);
+  /// Framing regained: the parser goes on from the candidate (held bytes fed first).
+  void resume_framing(Dir d);
+  /// Judges a candidate held for the header after it with what there is (the stream ended, a
+  /// hole, the peer sent): regained there or dropped.
+  void settle_held(Dir d, PacketRef at);
   /// Framing lost on an impossible length (issue #10 §3): whether the frame in progress announced
   /// a length that cannot be right, and the check of each segment that follows; true = held.
   [[nodiscard]] static bool doubtful_length(const ws::FrameHeader& h) noexcept;

@@ -6,9 +6,9 @@
 // distance codes, a repeat with nothing to repeat or past the end, and a literal/length set without
 // an end-of-block code. ISA-L (src/ws/inflater.cpp's faster backend) builds its tables without the
 // completeness check and so accepts blocks zlib refuses: a message's verdict would depend on the
-// backend. The ISA-L backend therefore runs each block header it can see through this checker
-// first. The header is read bit by bit (LSB first, as DEFLATE packs it) from bytes given in pieces:
-// a header is at most 286 bytes long, and nothing is kept but the bits still unread of the last
+// backend. The ISA-L backend therefore runs every block header through this checker first, by way
+// of DeflateWalk (deflate_walk.h), which finds where each block ends. The header is read bit by bit
+// (LSB first, as DEFLATE packs it) from bytes given in pieces: a header is at most 286 bytes long, and nothing is kept but the bits still unread of the last
 // byte and the state of the parse (a few hundred bytes, no allocation).
 #pragma once
 
@@ -34,6 +34,22 @@ class DeflateHeaderCheck {
   [[nodiscard]] Result result() const noexcept { return result_; }
   [[nodiscard]] const char* why() const noexcept { return why_; }
 
+  // Once ok (for DeflateWalk, which goes on decoding the block):
+  /// BFINAL and BTYPE (0 stored, 1 fixed Huffman, 2 dynamic Huffman).
+  [[nodiscard]] bool final_block() const noexcept { return final_; }
+  [[nodiscard]] std::uint32_t block_type() const noexcept { return type_; }
+  /// Dynamic: the code lengths, literal/length codes (literal_codes() of them) then distance codes.
+  [[nodiscard]] const std::uint8_t* lengths() const noexcept { return lengths_.data(); }
+  [[nodiscard]] std::uint32_t literal_codes() const noexcept { return nlen_; }
+  [[nodiscard]] std::uint32_t distance_codes() const noexcept { return ndist_; }
+  /// Bytes of the last feed()'s piece taken into the header or the bit buffer.
+  [[nodiscard]] std::size_t consumed() const noexcept { return consumed_; }
+  /// The bits read ahead past the header (the low `nbits` bits of `bits`, up to 64).
+  void leftover(std::uint64_t& bits, int& nbits) const noexcept {
+    bits = bits_;
+    nbits = nbits_;
+  }
+
  private:
   /// Moves bytes of in_ into the bit buffer while it has room.
   void refill() noexcept;
@@ -48,6 +64,9 @@ class DeflateHeaderCheck {
   Phase phase_ = Phase::done;
   Result result_ = Result::ok;
   const char* why_ = "";
+  bool final_ = false;
+  std::uint32_t type_ = 0;
+  std::size_t consumed_ = 0;
   // Bits not yet consumed: the low `nbits_` bits of `bits_`, then `in_` (the current piece).
   std::uint64_t bits_ = 0;
   int nbits_ = 0;

@@ -82,8 +82,6 @@ class Inflater {
   /// ISA-L backend: re-runs a call that met an error on a young stream from the state saved before
   /// it, a byte at a time, so exactly what preceded the error is handed on (always fails).
   bool replay_exact(InflateSink& sink) noexcept;
-  /// ISA-L backend: checks the block header the decoder reads next (false: malformed, failed).
-  bool check_header(Bytes rest) noexcept;
   void reset_stream() noexcept;
   struct Z;   ///< ISA-L's state (ISA-L builds; directions without context takeover)
   struct ZS;  ///< a zlib stream

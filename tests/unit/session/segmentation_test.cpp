@@ -270,3 +270,57 @@ TEST_CASE("held bytes that are no frame start give way to the next segment start
   CHECK(count_of(s, RuleId::reserved_opcode, Side::client) == 0);
   CHECK(s.close.code == 1000);
 }
+
+TEST_CASE("a short frame start is judged with the whole header after it, however it is cut", "[session]") {
+  // Without framing, a segment starts with a plausible short client frame followed by bytes that
+  // are no plausible header (FIN, all RSV bits, opcode 15, unmasked, empty). Judged whole, the look at the next
+  // header refuses the candidate; cut at the frame's end, the next header was not at hand and the
+  // candidate was taken, so the garbage was decoded as client frames (rsv-bits, reserved opcode).
+  // Now a short candidate waits for the whole next header: refused both ways. Issue #16, fuzz
+  // finding conversation/frame-start-lookahead-depends-on-cuts.
+  std::string req = upgrade_request();
+  req.pop_back();  // the request head never ends: the client's side starts without framing
+  const std::string frame = cf(0x1, "hi").bytes();
+  const std::string garbage("\xff\x00\xff\x00\xff\x00\xff\x00", 8);
+  const bool cut = GENERATE(false, true);
+  INFO((cut ? "cut at the frame's end" : "one segment"));
+  Conv c;
+  c.send(Conv::C, req);
+  c.send(Conv::S, upgrade_response());
+  if (cut) {
+    c.send(Conv::C, frame);
+    c.send(Conv::C, garbage);
+  } else {
+    c.send(Conv::C, frame + garbage);
+  }
+  c.send(Conv::C, cf(0x1, "ok").bytes());
+  c.send(Conv::C, cf(0x8, close_payload(1000)).bytes());
+  c.send(Conv::S, sf(0x8, close_payload(1000)).bytes());
+  c.fin(Conv::S);
+  c.fin(Conv::C);
+  const auto s = c.finish();
+  CHECK(s.c2s.frames == 2);
+  CHECK(s.c2s.messages == 1);
+  CHECK(count_of(s, RuleId::rsv_bits, Side::client) == 0);
+  CHECK(count_of(s, RuleId::reserved_opcode, Side::client) == 0);
+  CHECK(s.close.code == 1000);
+  CHECK(s.close.echoed);
+}
+
+TEST_CASE("a short last frame held to regain framing is judged when the stream ends", "[session]") {
+  // The candidate waits for the next header; when the client's stream ends first (FIN), it is
+  // judged with what there is: its Close is decoded, as when it came with more bytes after it.
+  std::string req = upgrade_request();
+  req.pop_back();
+  Conv c;
+  c.send(Conv::C, req);
+  c.send(Conv::S, upgrade_response());
+  c.send(Conv::C, cf(0x8, close_payload(1000)).bytes());
+  c.send(Conv::S, sf(0x8, close_payload(1000)).bytes());
+  c.fin(Conv::C);
+  c.fin(Conv::S);
+  const auto s = c.finish();
+  CHECK(s.c2s.frames == 1);
+  CHECK(s.close.initiator == Side::client);
+  CHECK(s.close.code == 1000);
+}

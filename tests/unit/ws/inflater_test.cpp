@@ -486,9 +486,16 @@ struct BitWriter {
 // A permessage-deflate message (its 00 00 ff ff removed): one dynamic-Huffman block coding "aa"
 // with a literal/length code of two 1-bit codes ('a', end-of-block) and two distance codes of
 // `dist_len` bits each (1: complete; 2: half the code space unused, a set RFC 1951 §3.2.7 and zlib
-// refuse: "invalid distances set"), then the empty stored block of the flush.
-Buf two_distance_codes(int dist_len) {
+// refuse: "invalid distances set"), then the empty stored block of the flush. Before it,
+// `leading` fixed-Huffman blocks coding one 'x' each.
+Buf two_distance_codes(int dist_len, int leading = 0) {
   BitWriter w;
+  for (int i = 0; i < leading; ++i) {
+    w.put(0, 1);                 // BFINAL
+    w.put(1, 2);                 // BTYPE 01: fixed Huffman
+    w.code(0x30 + 'x', 8);       // literal 'x' (0..143: 8 bits from 00110000)
+    w.code(0, 7);                // end of block
+  }
   w.put(0, 1);   // BFINAL
   w.put(2, 2);   // BTYPE 10: dynamic Huffman
   w.put(0, 5);   // HLIT: 257 literal/length codes
@@ -544,6 +551,34 @@ TEST_CASE("inflate: a dynamic block with an incomplete distance code is an error
     if (st == Inflater::Status::ok) st = inf.end_message(c);
     CHECK(st == Inflater::Status::error);
     CHECK(std::string(inf.error_text()) == "invalid distances set");
+  }
+}
+
+TEST_CASE("inflate: a header read inside one decoder call is checked too", "[ws][inflate]") {
+  // issue #16 fuzz finding inflate/isal-header-inside-call-depends-on-cuts: ISA-L reads every header
+  // that follows a block inside the same isal_inflate() call, where the backend used to check only
+  // the headers a call started with. Fed whole, the invalid second block was accepted ("xaa"); cut
+  // just before its header, refused. Now refused however it is cut, as zlib refuses it.
+  for (const int leading : {1, 3}) {
+    const Buf good = two_distance_codes(1, leading);
+    const Buf bad = two_distance_codes(2, leading);
+    const std::string want = std::string(static_cast<std::size_t>(leading), 'x') + "aa";
+    for (std::size_t chunk = 1; chunk <= bad.size(); ++chunk) {
+      CAPTURE(Inflater::backend(), leading, chunk);
+      Inflater inf(15, true, 1 << 20);
+      CHECK(inflate_chunked(inf, good, chunk) == want);
+      Collect c;
+      inf.begin_message();
+      auto st = Inflater::Status::ok;
+      for (std::size_t o = 0; o < bad.size() && st == Inflater::Status::ok; o += chunk) {
+        st = inf.feed(Bytes(bad.data() + o, std::min(chunk, bad.size() - o)), c);
+      }
+      if (st == Inflater::Status::ok) st = inf.end_message(c);
+      CHECK(st == Inflater::Status::error);
+      CHECK(std::string(inf.error_text()) == "invalid distances set");
+      // what precedes the bad block is handed on, as zlib does, and nothing of it
+      CHECK(c.text == std::string(static_cast<std::size_t>(leading), 'x'));
+    }
   }
 }
 

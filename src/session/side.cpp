@@ -15,6 +15,7 @@ std::optional<RuleId> WsSession::Side::first_control_framing_rule(const FrameHea
 }
 
 void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
+  if (s_.probe_rejected_) return;  // the rest of a chunk parsed after the probe failed
   ++counters.frames;
   counters.payload_bytes += h.payload_len;
   frame_at = at;
@@ -114,6 +115,7 @@ void WsSession::Side::on_frame_header(const FrameHeader& h, PacketRef at) {
 }
 
 void WsSession::Side::on_frame_payload(const FrameHeader& h, Bytes data, std::uint64_t offset, PacketRef at) {
+  if (s_.probe_rejected_) return;  // the rest of a chunk parsed after the probe failed
   if (ws::is_control_opcode(h.opcode)) {
     // Pieces arrive in order; after a gap (ctrl_gap) the payload is not used.
     if (offset == ctrl.size() && ctrl.size() < kMaxControlKept) {
@@ -176,6 +178,7 @@ void WsSession::Side::inflate_status(ws::Inflater::Status st, PacketRef at) {
 }
 
 void WsSession::Side::on_frame_gap(const FrameHeader& h, std::uint64_t, std::uint64_t, PacketRef) {
+  if (s_.probe_rejected_) return;  // the rest of a chunk parsed after the probe failed
   if (ws::is_control_opcode(h.opcode)) {
     ctrl_gap = true;
   } else if (frame_in_message) {
@@ -185,6 +188,7 @@ void WsSession::Side::on_frame_gap(const FrameHeader& h, std::uint64_t, std::uin
 }
 
 void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
+  if (s_.probe_rejected_) return;  // the rest of a chunk parsed after the probe failed
   const Bytes ctrl_payload(ctrl);
   const bool close_known = h.opcode == op::close && !ctrl_gap;
   const auto cp = ws::parse_close_payload(close_known ? ctrl_payload : Bytes{});

@@ -73,7 +73,12 @@ void WsSession::finish_tcp_facts(const flow::Connection& c, diag::ConnectionSumm
 }
 
 diag::ConnectionSummary WsSession::summarize(const flow::Connection& c) {
+  for (int d = 0; d < 2; ++d) {
+    // Bytes still held for recognition are judged with what there is.
+    if (side_[d]->mode == Mode::recognize) recognize(static_cast<Dir>(d), Bytes(), side_[d]->resync_at, true);
+  }
   if (probing_) reject_probe();  // too few frames to tell WebSocket from chance
+  if (probe_rejected_) forget_probe();
   diag::ConnectionSummary s;
   s.id = c.id();
   s.client = c.client().to_string();

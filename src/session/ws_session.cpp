@@ -127,8 +127,14 @@ void WsSession::reject_probe() {
   probe_rejected_ = true;
   websocket_ = false;
   forced_ = false;
+  for (auto& side : side_) side->mode = Mode::other;
+  forget_probe();
+}
+
+void WsSession::forget_probe() {
+  // Also called by summarize(): a rejection inside a parser callback lets the rest of that
+  // callback, and of the chunk being parsed, count on; none of it may reach the summary.
   for (auto& side : side_) {
-    side->mode = Mode::other;
     const std::uint64_t gap = side->counters.gap_bytes;  // a capture fact, kept
     side->counters = diag::DirCounters{};
     side->counters.gap_bytes = gap;
@@ -136,6 +142,11 @@ void WsSession::reject_probe() {
   probe_records_ = std::vector<FrameRecord>();
   findings_.clear();
   close_ = diag::CloseSummary{};
+  events_.clear();
+  ping_ring_.clear();
+  ring_next_ = 0;
+  ring_dropped_ = 0;
+  last_message_ = PacketRef{};
 }
 
 void WsSession::start_ws(Dir d, PacketRef) {
@@ -204,6 +215,10 @@ void WsSession::settle_held(Dir d, PacketRef at) {
   // a Close held until the peer's echo would make the peer the initiator). Which of these comes
   // first is a fact of the capture, not of how TCP cut this direction.
   auto& s = *side_[static_cast<int>(d)];
+  if (s.mode == Mode::recognize) {
+    recognize(d, Bytes(), at, /*at_end=*/true);
+    return;
+  }
   if (s.resync_len == 0 || s.mode != Mode::ws || !(s.start_desynced || s.parser_.desynced())) return;
   if (regain_framing(d, Bytes(), at, /*at_end=*/true)) resume_framing(d);
 }
@@ -221,6 +236,50 @@ void WsSession::resume_framing(Dir d) {
     s.resync_starts.reset();
     if (probing_) ++probe_chunks_;
     s.parser_.feed(Bytes(s.resync_held.data(), n), s.resync_at);
+  }
+}
+
+void WsSession::recognize(Dir d, Bytes bytes, PacketRef at, bool at_end) {
+  // The side's first bytes, and those held before them, are judged as one frame start, the way
+  // regain_framing judges a candidate (issue #16, fuzz finding
+  // conversation/midstream-probe-first-segment-depends-on-cuts: they were judged segment by segment).
+  auto& s = *side_[static_cast<int>(d)];
+  const Bytes held(s.resync_held.data(), s.resync_len);
+  const Start r = plausible_start_across(held, bytes, d, /*deflate=*/true, at_end);
+  if (r == Start::need_more && !at_end) {
+    // Fewer than kResyncHold bytes in all: keep them (one candidate, at the stream's first byte).
+    if (s.resync_len == 0) {
+      s.resync_at = at;
+      s.resync_starts.set(0);
+    }
+    std::copy(bytes.begin(), bytes.end(), s.resync_held.begin() + s.resync_len);
+    s.resync_len = static_cast<std::uint8_t>(s.resync_len + bytes.size());
+    return;
+  }
+  if (r != Start::yes) {
+    s.mode = Mode::other;  // not a frame start: not WebSocket
+    s.resync_len = 0;
+    s.resync_starts.reset();
+    return;
+  }
+  start_probe();  // this side is now desynced with its bytes held: the same judgement regains there
+  if (bytes.empty()) {
+    settle_held(d, at);
+  } else {
+    feed_ws(d, bytes, at);
+  }
+}
+
+void WsSession::start_probe() {
+  // Parse on probation until enough valid frames prove it is WebSocket.
+  websocket_ = true;
+  forced_ = true;
+  probing_ = true;
+  for (auto& side : side_) {
+    if (side->mode == Mode::http || side->mode == Mode::recognize || side->mode == Mode::other) {
+      side->mode = Mode::ws;  // a side still held keeps its bytes: regain_framing judges them
+      side->start_desynced = true;
+    }
   }
 }
 
@@ -399,21 +458,11 @@ void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
         feed_ws(d, bytes, at);
         return;
       }
-      if (!hs_.request && !tcp_handshake_seen_ && !probe_rejected_ && s.head_.bytes_seen() == 0 &&
-          plausible_frame_start(bytes, d, /*deflate=*/true)) {
+      if (!hs_.request && !tcp_handshake_seen_ && !probe_rejected_ && s.head_.bytes_seen() == 0) {
         // The handshake was not captured (nor the SYN: a stream whose first bytes were seen and
-        // were not an HTTP Upgrade is never WebSocket), and a frame plausibly starts here: parse
-        // on probation until enough valid frames prove it is WebSocket.
-        websocket_ = true;
-        forced_ = true;
-        probing_ = true;
-        for (auto& side : side_) {
-          if (side->mode == Mode::http || side->mode == Mode::other) {
-            side->mode = Mode::ws;
-            side->start_desynced = true;
-          }
-        }
-        feed_ws(d, bytes, at);
+        // were not an HTTP Upgrade is never WebSocket): a frame may start here.
+        s.mode = Mode::recognize;
+        recognize(d, bytes, at, /*at_end=*/false);
         return;
       }
       s.mode = Mode::other;
@@ -430,6 +479,9 @@ void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {
       held_.insert(held_.end(), bytes.begin(), bytes.end());
       return;
     }
+    case Mode::recognize:
+      recognize(d, bytes, at, /*at_end=*/false);
+      return;
     case Mode::ws:
       feed_ws(d, bytes, at);
       return;
@@ -468,6 +520,10 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
     case Mode::wait:
       held_dropped_ += len;
       return;
+    case Mode::recognize:
+      recognize(d, Bytes(), at, /*at_end=*/true);  // judged with what came before the hole
+      if (s.mode == Mode::ws) on_gap(d, len, why, at);
+      return;
     case Mode::http:
       if (why == reassembly::GapReason::snaplen && d == Dir::s2c && starts_with_101(s.head_.head())) {
         // The snaplen cut the response, but its status line says 101: frames follow. The headers
@@ -478,7 +534,7 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
         s.mode = Mode::ws;
         s.start_desynced = true;
         auto& c = *side_[0];
-        if (c.mode == Mode::wait || c.mode == Mode::http || c.mode == Mode::other) {
+        if (c.mode == Mode::wait || c.mode == Mode::http || c.mode == Mode::recognize || c.mode == Mode::other) {
           c.mode = Mode::ws;
           c.start_desynced = true;
           held_.clear();

@@ -78,7 +78,9 @@ class WsSession : public reassembly::StreamSink {
   [[nodiscard]] diag::ConnectionSummary summarize(const flow::Connection& c);
 
  private:
-  enum class Mode : std::uint8_t { http, wait, ws, other };
+  // recognize: a stream that began without a captured handshake, whose first bytes are not HTTP,
+  // held until they can be judged as a frame start (recognize()).
+  enum class Mode : std::uint8_t { http, recognize, wait, ws, other };
   class Side;  // per-direction state, also the FrameHandler of that direction
 
   void add_finding(diag::RuleId rule, diag::Side side, PacketRef at, std::string message);
@@ -97,6 +99,11 @@ class WsSession : public reassembly::StreamSink {
   /// Judges a candidate held for the header after it with what there is (the stream ended, a
   /// hole, the peer sent): regained there or dropped.
   void settle_held(Dir d, PacketRef at);
+  /// Mid-stream recognition: judges the side's first bytes (held with earlier ones while too few,
+  /// so the judgement is the same however TCP cut them) as a frame start: probation starts there,
+  /// or the side is not WebSocket. `at_end`: judged with what there is (see settle_held()).
+  void recognize(Dir d, Bytes bytes, PacketRef at, bool at_end);
+  void start_probe();
   /// Framing lost on an impossible length (issue #10 §3): whether the frame in progress announced
   /// a length that cannot be right, and the check of each segment that follows; true = held.
   [[nodiscard]] static bool doubtful_length(const ws::FrameHeader& h) noexcept;
@@ -126,6 +133,7 @@ class WsSession : public reassembly::StreamSink {
   void emit_frame(FrameRecord&& rec);
   void probe_frame_done();
   void reject_probe();
+  void forget_probe();
   std::unique_ptr<Side> side_[2];
   http::Handshake hs_;
   HeartbeatContext hb_ctx_;  ///< which application heartbeats the handshake allows (heartbeat.h)

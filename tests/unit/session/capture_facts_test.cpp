@@ -355,3 +355,45 @@ TEST_CASE("framing lost on an impossible length still sees the close (issue #10 
     CHECK(s.close.echoed);
   }
 }
+
+TEST_CASE("mid-stream recognition does not depend on how TCP cut the first bytes", "[session]") {
+  // Issue #16, fuzz finding conversation/midstream-probe-first-segment-depends-on-cuts: the first
+  // segment was judged by itself, so a stream whose first segment was shorter than a frame header
+  // was never recognised. The first bytes are now held until they can be judged.
+  const auto run = [](std::size_t piece) {
+    Conv c{Conv::Midstream{}};
+    c.send_pieces(S, sf(op::text, "first").bytes() + sf(op::text, "second").bytes(), piece);
+    c.send_pieces(C, cf(op::text, "a").bytes(), piece);
+    c.send_pieces(C, cf(op::text, "b").bytes(), piece);
+    c.send(S, sf(op::text, "c"));
+    close_normally(c);
+    return c.finish();
+  };
+  const auto whole = run(1000);
+  REQUIRE(whole.websocket);
+  for (std::size_t piece : {1, 2, 3, 5}) {
+    INFO("segments of " << piece << " bytes");
+    const auto s = run(piece);
+    CHECK(s.websocket);
+    CHECK(s.s2c.frames == whole.s2c.frames);
+    CHECK(s.c2s.messages == whole.c2s.messages);
+    CHECK(s.s2c.message_bytes == whole.s2c.message_bytes);
+    CHECK(s.close.code == whole.close.code);
+  }
+}
+
+TEST_CASE("a rejected mid-stream probe counts nothing", "[session]") {
+  // The invalid UTF-8 that rejects the probe is found when the message ends, and the message used
+  // to be counted after the rejection had reset the counters.
+  for (std::size_t piece : {1, 1000}) {
+    INFO("segments of " << piece << " bytes");
+    Conv c{Conv::Midstream{}};
+    c.send_pieces(S, sf(op::text, std::string("ab\xff" "cd", 5)).bytes(), piece);
+    c.rst(S);
+    const auto s = c.finish();
+    CHECK(!s.websocket);
+    CHECK(s.s2c.messages == 0);
+    CHECK(s.s2c.message_bytes == 0);
+    CHECK(s.findings.empty());
+  }
+}

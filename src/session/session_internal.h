@@ -154,7 +154,8 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   HeartbeatMatcher heartbeat;  // is the message in progress an application heartbeat?
   std::unique_ptr<ws::Inflater> inflater;  // created at the first compressed message
   bool inflate_context_lost = false;       // a gap or error broke a context-takeover stream
-  std::array<char, 320> preview{};  // room for 80 characters of 4-byte UTF-8
+  // --frames only (made at the first message then): room for 80 characters of 4-byte UTF-8
+  std::unique_ptr<std::array<char, 320>> preview;
   std::size_t preview_len = 0;
   PacketRef msg_at{};
   // frame in progress
@@ -184,8 +185,8 @@ class WsSession::Side : public ws::FrameHandler, public ws::InflateSink {
   // close and ping state
   bool close_sent = false;
   PacketRef close_at{};
-  // kMaxPings slots, allocated at the side's first Ping: most connections never send one, and
-  // 1.2 KB per side on every tracked connection made a SYN flood cost ~6 KB per table entry.
+  // Outstanding Pings, at most kMaxPings, grown one slot at a time: most connections never send
+  // one, and most that do wait for its Pong before the next (one 152-byte slot, not 1.2 KB).
   std::vector<Ping> pings;
   std::size_t n_pings = 0;
   std::uint64_t pings_forgotten = 0;  // pushed out of the ring unanswered

@@ -143,9 +143,12 @@ void WsSession::Side::message_data(Bytes data) {
   msg_app_bytes += data.size();
   heartbeat.feed(data);
   if (msg_opcode != op::text) return;
-  if (s_.opt_.frames != nullptr && preview_len < preview.size()) {  // only --frames shows it
-    const std::size_t n = std::min(data.size(), preview.size() - preview_len);
-    std::copy_n(data.begin(), n, preview.begin() + static_cast<std::ptrdiff_t>(preview_len));
+  if (s_.opt_.frames != nullptr) {  // only --frames shows it
+    if (!preview) preview = std::make_unique<std::array<char, 320>>();
+  }
+  if (preview && preview_len < preview->size()) {
+    const std::size_t n = std::min(data.size(), preview->size() - preview_len);
+    std::copy_n(data.begin(), n, preview->begin() + static_cast<std::ptrdiff_t>(preview_len));
     preview_len += n;
   }
   // Text is validated as it arrives, failing at the first bad byte (§8.1, §5.6; after inflating,
@@ -247,11 +250,15 @@ void WsSession::Side::on_frame_end(const FrameHeader& h, PacketRef at) {
     ++counters.pings;
     if (counters.first_ping.index == 0) counters.first_ping = at;
     counters.last_ping = at;
-    if (pings.empty()) pings.resize(kMaxPings);
     if (n_pings == pings.size()) {
-      std::move(pings.begin() + 1, pings.end(), pings.begin());
-      --n_pings;
-      ++pings_forgotten;
+      if (pings.size() < kMaxPings) {
+        if (pings.empty()) pings.reserve(1);  // not the vector's default first growth
+        pings.emplace_back();
+      } else {
+        std::move(pings.begin() + 1, pings.end(), pings.begin());
+        --n_pings;
+        ++pings_forgotten;
+      }
     }
     auto& p = pings[n_pings++];
     const std::size_t kept = std::min(ctrl_payload.size(), p.data.size());
@@ -359,9 +366,9 @@ void WsSession::Side::end_message(PacketRef at, FrameRecord* rec) {
       // the first 80 characters (code points), as tshark previews text
       std::size_t end = 0;
       for (int chars = 0; end < preview_len; ++end) {
-        if ((static_cast<unsigned char>(preview[end]) & 0xC0) != 0x80 && chars++ == 80) break;
+        if ((static_cast<unsigned char>((*preview)[end]) & 0xC0) != 0x80 && chars++ == 80) break;
       }
-      rec->text_preview.assign(preview.data(), end);
+      if (preview) rec->text_preview.assign(preview->data(), end);
     }
   }
   in_message = false;

@@ -376,6 +376,7 @@ void WsSession::on_response_head(PacketRef at, Bytes rest) {
   }
   response_at_ = at;
   http::validate(hs_);
+  hs_.release_headers();  // validated: nothing reads the header lists again
   auto& c = *side_[0];
   if (!hs_.switched()) {
     s.mode = Mode::other;

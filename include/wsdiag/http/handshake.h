@@ -118,6 +118,12 @@ struct Handshake {
   /// Stores a response: an interim 1xx is counted, the first final one is kept (later ones are
   /// ignored). Returns true if `resp` is a final response.
   bool add_response(HttpResponse resp);
+  /// Frees the request's and response's header lists once validate() has read them (its facts are
+  /// in the fields above): a connection keeps its facts, not ~2 KiB of parsed headers, for its life.
+  void release_headers() noexcept {
+    if (request) request->headers = Headers{};
+    if (response) response->headers = Headers{};
+  }
   /// The final response is 101: the bytes after it are WebSocket frames.
   [[nodiscard]] bool switched() const noexcept { return status == 101; }
   /// 101 with a Sec-WebSocket-Accept proven valid.

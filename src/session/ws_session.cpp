@@ -135,9 +135,11 @@ void WsSession::forget_probe() {
   // Also called by summarize(): a rejection inside a parser callback lets the rest of that
   // callback, and of the chunk being parsed, count on; none of it may reach the summary.
   for (auto& side : side_) {
-    const std::uint64_t gap = side->counters.gap_bytes;  // a capture fact, kept
+    const std::uint64_t gap = side->counters.gap_bytes;  // capture facts, kept
+    const std::uint64_t skipped = side->counters.resync_skipped;
     side->counters = diag::DirCounters{};
     side->counters.gap_bytes = gap;
+    side->counters.resync_skipped = skipped;
   }
   probe_records_ = std::vector<FrameRecord>();
   findings_.clear();
@@ -192,10 +194,14 @@ bool WsSession::regain_framing(Dir d, Bytes bytes, PacketRef at, bool at_end) {
       s.resync_len = static_cast<std::uint8_t>(s.resync_len + bytes.size());
       return false;
     }
-    if (s.resync_len == 0) return false;  // this segment does not start a frame: dropped
+    if (s.resync_len == 0) {  // this segment does not start a frame: dropped
+      s.counters.resync_skipped += bytes.size();
+      return false;
+    }
     // Drop the oldest candidate; the next one is the next held segment start, if any.
     std::size_t k = 1;
     while (k < s.resync_len && !s.resync_starts.test(k)) ++k;
+    s.counters.resync_skipped += k;
     if (k >= s.resync_len) {
       s.resync_len = 0;
       s.resync_starts.reset();
@@ -506,6 +512,7 @@ void WsSession::on_gap(Dir d, std::uint64_t len, reassembly::GapReason why, Pack
     case Mode::ws:
       flush_carry(d);
       settle_held(d, at);
+      s.counters.resync_skipped += s.resync_len;
       s.resync_len = 0;  // bytes held to regain framing do not join what follows a hole
       s.resync_starts.reset();
       if (s.start_desynced) return;

@@ -132,6 +132,10 @@ struct DirCounters {
   std::uint64_t pongs = 0;
   std::uint64_t compressed_messages = 0;
   std::uint64_t gap_bytes = 0;
+  /// Bytes skipped while framing was lost (mid-stream start, a hole, an impossible length): those
+  /// before the segment start where a frame plausibly started. Which bytes are segment starts is
+  /// up to how TCP cut the stream, so what was skipped, and the frames after, can depend on it.
+  std::uint64_t resync_skipped = 0;
   PacketRef first_ping;  ///< this side's first and last Ping (index 0: none)
   PacketRef last_ping;
   PacketRef last_message;  ///< this side's last complete data message (index 0: none)

@@ -397,3 +397,20 @@ TEST_CASE("a rejected mid-stream probe counts nothing", "[session]") {
     CHECK(s.findings.empty());
   }
 }
+
+TEST_CASE("bytes skipped while looking for a frame start are counted", "[session]") {
+  session::SessionOptions opt;
+  opt.ws_ports.add(8080, 8080);
+  Conv c(opt);
+  const std::string junk("\x07 not a frame start", 19);  // reserved opcode 7
+  c.send(S, junk);
+  c.send(S, sf(op::text, "hi"));
+  c.send(C, cf(op::text, "yo"));
+  close_normally(c);
+  const auto s = c.finish();
+  INFO(describe(s));
+  CHECK(s.s2c.resync_skipped == junk.size());
+  CHECK(s.c2s.resync_skipped == 0);
+  CHECK(s.s2c.messages == 1);
+  CHECK(s.close.echoed);
+}

@@ -14,6 +14,10 @@ constexpr std::array<std::uint8_t, 29> kLengthExtra = {0, 0, 0, 0, 0, 0, 0, 0, 1
                                                        2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 constexpr std::array<std::uint8_t, 30> kDistanceExtra = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+// RFC 1951 §3.2.5: the smallest distance of each distance symbol.
+constexpr std::array<std::uint16_t, 30> kDistanceBase = {1,    2,    3,    4,    5,    7,     9,     13,    17,   25,
+                                                         33,   49,   65,   97,   129,  193,   257,   385,   513,  769,
+                                                         1025, 1537, 2049, 3073, 4097, 6145,  8193,  12289, 16385, 24577};
 
 // Decodes one symbol from the low `n` bits of `b`: the symbol (its length in `used`), -1 when the
 // code goes on past those bits, -2 when no code starts with them.
@@ -238,6 +242,16 @@ bool DeflateWalk::step_huffman() noexcept {
     n -= used;
     const int dextra = kDistanceExtra[static_cast<std::size_t>(dsym)];
     if (n < dextra) return false;
+    const std::uint32_t distance = kDistanceBase[static_cast<std::size_t>(dsym)] +
+                                   static_cast<std::uint32_t>(b & ((std::uint64_t{1} << dextra) - 1));
+    if (distance > max_distance_) {
+      // A sender bound to a smaller window reached past it. zlib refuses such a match only when
+      // the bytes it refers to left its window in an earlier call, so without this check whether
+      // the message inflates would depend on how TCP cut it (fuzz finding
+      // inflate/distance-beyond-window-depends-on-cuts).
+      fail("distance beyond the negotiated window", first_bit_byte());
+      return false;
+    }
     bits_ = b >> dextra;
     nbits_ = n - dextra;
   }

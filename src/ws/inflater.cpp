@@ -56,6 +56,7 @@ struct Inflater::Z {
   /// A new message: a new stream and a new walk.
   void begin() noexcept {
     reset();
+    walk.set_window_bits(bits);
     walk.reset();
   }
   /// Input is only ever a view for the duration of one run(): forget it when the call returns.
@@ -429,6 +430,26 @@ Inflater::Status Inflater::run_zlib(Bytes in, InflateSink& sink) noexcept {
     zdrop();
     return status_;
   }
+  // zlib refuses a match past its window only when the bytes it refers to left the window in an
+  // earlier call: with a window under 32 KiB the blocks are walked first (deflate_walk.h), and
+  // where the walk fails zlib gets only the bytes before the failure, as on the ISA-L path.
+  const char* refused = nullptr;
+  if (window_bits_ < 15) {
+    if (!zwalk_) {
+      zwalk_.reset(new (std::nothrow) DeflateWalk);
+      if (!zwalk_) {
+        status_ = Status::no_context;
+        context_lost_ = !no_context_takeover_;
+        zdrop();
+        return status_;
+      }
+      zwalk_->set_window_bits(window_bits_);
+    }
+    if (zwalk_->feed(in) == DeflateWalk::Result::invalid) {
+      refused = zwalk_->why();
+      in = in.first(std::min(in.size(), zwalk_->stop()));
+    }
+  }
   std::array<std::uint8_t, kOutChunk> out;  // fixed buffer: output is passed on, never kept
   auto& s = zs_->s;
   // zlib takes a non-const pointer but does not write through next_in.
@@ -463,6 +484,7 @@ Inflater::Status Inflater::run_zlib(Bytes in, InflateSink& sink) noexcept {
     } while (s.avail_out == 0 || s.avail_in > 0);
   } while (left > 0);
   zs_->drop_input();
+  if (refused != nullptr) fail(refused);
   return status_;
 }
 
@@ -499,6 +521,7 @@ void Inflater::begin_message() noexcept {
   }
   if (z_) z_->drop_input();
   if (zs_) zs_->drop_input();
+  if (zwalk_) zwalk_->reset();  // every message starts at a block boundary (RFC 7692 §7.2.1)
 }
 
 Inflater::Status Inflater::run(Bytes in, InflateSink& sink) noexcept {

@@ -39,8 +39,11 @@ class DeflateWalk {
     void build(const std::uint8_t* lengths, std::size_t n) noexcept;
   };
 
-  /// A new stream (a new message, or a stream reset by the decoder).
+  /// A new stream (a new message, or a stream reset by the decoder). The window stays.
   void reset() noexcept;
+  /// The LZ77 window the sender negotiated (RFC 7692 §7.1.2: 2^bits bytes, 8..15): a distance
+  /// past it is invalid. Kept across reset(); 15 (32 KiB, DEFLATE's own limit) by default.
+  void set_window_bits(int bits) noexcept { max_distance_ = std::uint32_t{1} << bits; }
   /// Walks on through `in`. Once invalid, later calls change nothing.
   Result feed(Bytes in) noexcept;
   [[nodiscard]] Result result() const noexcept { return result_; }
@@ -73,6 +76,7 @@ class DeflateWalk {
   bool header_started_ = false;
   std::size_t header_start_ = 0;  // first_bit_byte() when the header started in this piece
   std::uint32_t stored_left_ = 0;
+  std::uint32_t max_distance_ = 32768;
   const Code* lit_ = nullptr;
   const Code* dist_ = nullptr;
   DeflateHeaderCheck header_;

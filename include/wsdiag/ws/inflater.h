@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "wsdiag/common/byte_reader.h"
+#include "wsdiag/ws/deflate_walk.h"
 
 namespace wsdiag::ws {
 
@@ -108,6 +109,9 @@ class Inflater {
   /// The last inflated bytes (at most 2^window_bits) while no decoder is owned.
   std::vector<std::uint8_t> hist_;
   bool owned_ = false;  ///< zs_ is this direction's for good (its history outgrew hist_)
+  /// zlib, windows under 32 KiB only: the message's blocks walked ahead of zlib to refuse a
+  /// distance past the window wherever the cuts fall (deflate_walk.h); made at first use (~5 KiB).
+  std::unique_ptr<DeflateWalk> zwalk_;
   int window_bits_;
   bool no_context_takeover_;
   std::uint64_t max_;

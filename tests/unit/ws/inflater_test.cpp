@@ -617,3 +617,37 @@ TEST_CASE("inflate: a corrupt message over the cap gets the same outcome however
     CHECK(bytes == whole_bytes);
   }
 }
+
+TEST_CASE("inflate: a distance past the window fails however the message is cut", "[ws][inflate]") {
+  // Issue #16, fuzz finding inflate/distance-beyond-window-depends-on-cuts: zlib refused a match past
+  // its 2^bits window only when the bytes it pointed at had left the window in an earlier call, so
+  // fed whole such a message inflated and fed in pieces it failed. A repeat 300 bytes back breaks
+  // an 8-bit (256-byte) window and fits a 9-bit one.
+  std::mt19937 rng(11);
+  std::string head(300, ' ');
+  for (auto& ch : head) ch = static_cast<char>('a' + rng() % 26);
+  const std::string text = head + head.substr(0, 200);
+  Deflater d(15, false);
+  const Buf msg = d.message(text);
+  for (const bool nct : {false, true}) {
+    INFO("no context takeover: " << nct);
+    const auto run = [&](int bits, std::size_t cut) {
+      Inflater inf(bits, nct, 1 << 20);
+      Collect c;
+      inf.begin_message();
+      auto st = inf.feed(Bytes(msg.data(), cut), c);
+      if (st == Inflater::Status::ok) st = inf.feed(Bytes(msg.data() + cut, msg.size() - cut), c);
+      if (st == Inflater::Status::ok) st = inf.end_message(c);
+      return std::make_pair(st, c.text);
+    };
+    const auto whole = run(8, msg.size());
+    CHECK(whole.first == Inflater::Status::error);
+    CHECK(whole.second.size() < text.size());  // stops at the match past the window
+    CHECK(text.compare(0, whole.second.size(), whole.second) == 0);
+    for (std::size_t cut = 1; cut < msg.size(); ++cut) {
+      INFO("cut at " << cut);
+      CHECK(run(8, cut) == whole);
+    }
+    CHECK(run(9, msg.size()) == std::make_pair(Inflater::Status::ok, text));
+  }
+}

@@ -137,9 +137,11 @@ void WsSession::forget_probe() {
   for (auto& side : side_) {
     const std::uint64_t gap = side->counters.gap_bytes;  // capture facts, kept
     const std::uint64_t skipped = side->counters.resync_skipped;
+    const std::uint64_t doubtful = side->counters.doubtful_length_segments;
     side->counters = diag::DirCounters{};
     side->counters.gap_bytes = gap;
     side->counters.resync_skipped = skipped;
+    side->counters.doubtful_length_segments = doubtful;
   }
   probe_records_ = std::vector<FrameRecord>();
   findings_.clear();
@@ -298,6 +300,7 @@ bool WsSession::check_doubtful_frame(Dir d, Bytes bytes, PacketRef at) {
   // beyond anything plausible is followed, once the peer failed the connection, by the sender's
   // next frames (its answer to the peer's Close), not by payload. Framing is regained there.
   auto& s = *side_[static_cast<int>(d)];
+  ++s.counters.doubtful_length_segments;
   const auto& h = s.parser_.current_header();
   const auto& peer = *side_[static_cast<int>(other(d))];
   // A segment too short to hold a frame header may be the first part of one split across
@@ -392,7 +395,6 @@ void WsSession::on_response_head(PacketRef at, Bytes rest) {
     return;
   }
   start_ws(Dir::s2c, at);
-  feed_ws(Dir::s2c, rest, at);
   // The heads were parsed into hs_: their buffers are not needed any more.
   s.head_ = http::HeadCollector(limits_->http_head_bytes);
   c.head_ = http::HeadCollector(limits_->http_head_bytes);
@@ -417,6 +419,10 @@ void WsSession::on_response_head(PacketRef at, Bytes rest) {
     c.mode = Mode::ws;
     c.start_desynced = true;
   }
+  // The server's frames after the 101 in the same segment come after the client's held bytes:
+  // those were captured before this packet, so the client sent them before it could see any of
+  // these frames (and the order must not depend on whether TCP put the frames in the 101's segment).
+  feed_ws(Dir::s2c, rest, at);
 }
 
 void WsSession::on_data(Dir d, Bytes bytes, PacketRef at) {

@@ -24,7 +24,9 @@
 // gives the same verdict, close, frames and messages per side and the same (rule, side) findings.
 // A diagnosis must not depend on how TCP cut the bytes. Not compared: a connection where framing
 // was lost and the scripted run skipped bytes before a segment start where a frame plausibly
-// started (DirCounters::resync_skipped): segment starts are the candidates, and they are the cuts. (WSDIAG_FUZZ_IGNORE=error-prefix: message
+// started (DirCounters::resync_skipped), or where either run looked for the frame after a header of
+// impossible length (doubtful_length_segments): segment starts are the candidates, and they are the
+// cuts. (WSDIAG_FUZZ_IGNORE=error-prefix: message
 // byte counts are not compared on a connection with an inflate error; see fuzz_input.h.)
 #include <algorithm>
 #include <array>
@@ -262,10 +264,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // the cuts by design; a connection where the scripted run skipped bytes is not compared.
       // (Where it skipped none, its first candidate was taken, and that judgement does not depend
       // on the cuts: the 1-byte run must take it too, so that case stays strict.)
+      // Likewise the frame after a header announcing an impossible length is looked for at the
+      // segment starts that follow it: a connection where either run judged one is not compared.
       const auto skipped = [](const report::ConnReport& c) {
         return c.summary.c2s.resync_skipped + c.summary.s2c.resync_skipped > 0;
       };
-      if (skipped(a[i])) continue;
+      const auto doubtful = [](const report::ConnReport& c) {
+        return c.summary.c2s.doubtful_length_segments + c.summary.s2c.doubtful_length_segments > 0;
+      };
+      if (skipped(a[i]) || doubtful(a[i]) || doubtful(b[i])) continue;
       const std::string ea = essence(a[i]);
       const std::string eb = essence(b[i]);
       if (ea != eb) {

@@ -136,6 +136,10 @@ struct DirCounters {
   /// before the segment start where a frame plausibly started. Which bytes are segment starts is
   /// up to how TCP cut the stream, so what was skipped, and the frames after, can depend on it.
   std::uint64_t resync_skipped = 0;
+  /// Segments judged as a possible frame start inside a frame whose announced length cannot be
+  /// right (a 64-bit length with its top bit set, or far beyond anything plausible): the frame
+  /// after such a header is looked for at segment starts, which are where TCP cut the stream.
+  std::uint64_t doubtful_length_segments = 0;
   PacketRef first_ping;  ///< this side's first and last Ping (index 0: none)
   PacketRef last_ping;
   PacketRef last_message;  ///< this side's last complete data message (index 0: none)

@@ -43,8 +43,8 @@ inline report::ConnReport closed_conn() {
   h.deflate = true;
   h.request_at = at(4, 1);
   h.response_at = at(6, 3);
-  s.c2s = {12, 10, 1200, 2400, 300, 1, 0, 10, 0, 0, {}, {}, {}, {}};
-  s.s2c = {8, 8, 3400, 3400, 800, 0, 1, 0, 0, 0, {}, {}, {}, {}};
+  s.c2s = {12, 10, 1200, 2400, 300, 1, 0, 10, 0, 0, 0, {}, {}, {}, {}};
+  s.s2c = {8, 8, 3400, 3400, 800, 0, 1, 0, 0, 0, 0, {}, {}, {}, {}};
   s.close.seen = true;
   s.close.initiator = Side::client;
   s.close.code = 1000;

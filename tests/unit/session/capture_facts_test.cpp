@@ -304,6 +304,8 @@ TEST_CASE("framing lost on an impossible length still sees the close (issue #10 
     CHECK(s.close.echo_at.index == echo.index);
     CHECK(!s.has(RuleId::close_not_echoed));
     CHECK(s.c2s.payload_bytes < 1000);  // the announced 2^63 bytes were never carried
+    CHECK(s.c2s.doubtful_length_segments == 1);  // the echo's segment was judged as a frame start
+    CHECK(s.s2c.doubtful_length_segments == 0);
     (void)bad;
   }
   SECTION("a length far beyond what followed, then the peer's Close and this side's answer") {
@@ -413,4 +415,32 @@ TEST_CASE("bytes skipped while looking for a frame start are counted", "[session
   CHECK(s.c2s.resync_skipped == 0);
   CHECK(s.s2c.messages == 1);
   CHECK(s.close.echoed);
+}
+
+TEST_CASE("client data sent before the 101 comes before the server's frames in the 101's segment", "[session]") {
+  // Found by the conversation fuzzer: the server's frames after its 101 in the same segment were
+  // parsed before the client's held bytes, although those were captured first; in 1-byte
+  // segments the order was the capture's. The client could not have seen a Close it sent before.
+  for (const bool together : {true, false}) {
+    INFO("server Close in the 101's segment: " << together);
+    Conv c;
+    c.send(C, upgrade_request());
+    c.send(C, cf(op::text, "early"));
+    const std::string close = sf(op::close, close_payload(1000)).bytes();
+    if (together) {
+      c.send(S, upgrade_response() + close);
+    } else {
+      c.send(S, upgrade_response());
+      c.send(S, close);
+    }
+    c.send(C, cf(op::close, close_payload(1000)));
+    c.fin(S);
+    c.fin(C);
+    const auto s = c.finish();
+    INFO(describe(s));
+    CHECK(s.has(RuleId::data_before_101));
+    CHECK(!s.has(RuleId::frame_after_close_received));
+    CHECK(s.c2s.messages == 1);
+    CHECK(s.close.echoed);
+  }
 }

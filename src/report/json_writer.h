@@ -38,18 +38,35 @@ class JsonWriter {
   void begin_array() { open('[', true); }
   void end_array() { close(']'); }
 
-  /// The next member's key (escaped like any string).
+  /// The next member's key (escaped like any string). The separator, indentation, quoted key
+  /// and colon are put together on the stack and appended at once: one growth check per key.
   JsonWriter& key(std::string_view k) {
     Level& l = stack_[static_cast<std::size_t>(depth_ - 1)];
-    if (l.count++ != 0) out_ += ',';
+    const bool comma = l.count++ != 0;
+    const auto indent = pretty_ ? static_cast<std::size_t>(base_ + depth_) * 2 : 0;
+    after_key_ = true;
+    std::array<char, 160> buf;
+    if (indent <= 64 && k.size() <= 64 && plain(k)) {
+      char* p = buf.data();
+      if (comma) *p++ = ',';
+      if (pretty_) {
+        *p++ = '\n';
+        std::memset(p, ' ', indent);
+        p += indent;
+      }
+      *p++ = '"';
+      std::memcpy(p, k.data(), k.size());
+      p += k.size();
+      *p++ = '"';
+      *p++ = ':';
+      if (pretty_) *p++ = ' ';
+      out_.append(buf.data(), static_cast<std::size_t>(p - buf.data()));
+      return *this;
+    }
+    if (comma) out_ += ',';
     if (pretty_) newline_indent(depth_);
     raw_string(k);
-    if (pretty_) {
-      out_.append(": ", 2);
-    } else {
-      out_ += ':';
-    }
-    after_key_ = true;
+    out_.append(pretty_ ? ": " : ":");
     return *this;
   }
 
@@ -120,25 +137,53 @@ class JsonWriter {
     }
   }
   void raw_string(std::string_view s) {
-    if (plain(s)) {
-      const std::size_t at = out_.size();
-      out_.resize(at + s.size() + 2);  // one growth check for the quotes and the text
-      char* p = out_.data() + at;
-      *p++ = '"';
-      if (!s.empty()) std::memcpy(p, s.data(), s.size());
-      p[s.size()] = '"';
-    } else {
+    if (!plain(s)) {
       escaped_string(s);
+    } else if (s.size() <= 254) {  // quotes and text in one append
+      std::array<char, 256> buf;
+      buf[0] = '"';
+      std::memcpy(buf.data() + 1, s.data(), s.size());
+      buf[s.size() + 1] = '"';
+      out_.append(buf.data(), s.size() + 2);
+    } else {
+      out_.reserve(out_.size() + s.size() + 2);
+      out_ += '"';
+      out_.append(s);
+      out_ += '"';
     }
   }
   void escaped_string(std::string_view s);
   // Printable ASCII other than '"' and '\\': what nlohmann's escaper copies unchanged.
+  // Eight bytes at a time (SWAR): a byte below 0x20, above 0x7e, '"' or '\\' in any lane sets
+  // that lane's top bit; a tail is the last eight bytes again (overlapping, never re-stored, so no
+  // store-forwarding stall). Strings under eight bytes go byte by byte. Most strings are plain.
   static bool plain(std::string_view s) noexcept {
-    for (const char c : s) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u >= 0x7f || u == '"' || u == '\\') return false;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    const auto any_bad = [](const char* p) {
+      std::uint64_t x;
+      std::memcpy(&x, p, 8);
+      const std::uint64_t below = (x - kOnes * 0x20) & ~x;               // byte < 0x20
+      const std::uint64_t above = (x + kOnes * (127 - 0x7e)) | x;        // byte > 0x7e
+      const std::uint64_t q = x ^ (kOnes * '"');
+      const std::uint64_t b = x ^ (kOnes * '\\');
+      const std::uint64_t eq = ((q - kOnes) & ~q) | ((b - kOnes) & ~b);  // byte == '"' or '\\'
+      return ((below | above | eq) & kHigh) != 0;
+    };
+    const std::size_t n = s.size();
+    if (n < 8) {
+      bool ok = true;
+      for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        ok &= u >= 0x20 && u < 0x7f && u != '"' && u != '\\';
+      }
+      return ok;
     }
-    return true;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      if (any_bad(s.data() + i)) return false;
+    }
+    return i == n || !any_bad(s.data() + n - 8);
   }
 
   std::string& out_;

@@ -70,7 +70,10 @@ std::string_view SpillStore::read(std::uint64_t off, std::size_t len) {
   if (fd_ < 0) return std::string_view(mem_).substr(static_cast<std::size_t>(off), len);
   if (!flush_buffer()) return {};
   if (off < rbuf_off_ || off + len > rbuf_off_ + rbuf_.size()) {
-    rbuf_.resize(std::max(kChunk, len));
+    // Reading on from the buffer: a MiB ahead. Elsewhere (an object stored out of order): a
+    // little, so scattered reads do not each cost a MiB.
+    const bool sequential = !rbuf_.empty() && off >= rbuf_off_ && off <= rbuf_off_ + rbuf_.size();
+    rbuf_.resize(std::max(sequential ? kChunk : std::size_t{16 * 1024}, len));
     std::size_t got = 0;
     while (got < len) {
       const ssize_t r = ::pread(fd_, rbuf_.data() + got, rbuf_.size() - got, static_cast<off_t>(off + got));

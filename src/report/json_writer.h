@@ -38,35 +38,18 @@ class JsonWriter {
   void begin_array() { open('[', true); }
   void end_array() { close(']'); }
 
-  /// The next member's key (escaped like any string). The separator, indentation, quoted key
-  /// and colon are put together on the stack and appended at once: one growth check per key.
+  /// The next member's key (escaped like any string).
   JsonWriter& key(std::string_view k) {
     Level& l = stack_[static_cast<std::size_t>(depth_ - 1)];
-    const bool comma = l.count++ != 0;
-    const auto indent = pretty_ ? static_cast<std::size_t>(base_ + depth_) * 2 : 0;
-    after_key_ = true;
-    std::array<char, 160> buf;
-    if (indent <= 64 && k.size() <= 64 && plain(k)) {
-      char* p = buf.data();
-      if (comma) *p++ = ',';
-      if (pretty_) {
-        *p++ = '\n';
-        std::memset(p, ' ', indent);
-        p += indent;
-      }
-      *p++ = '"';
-      std::memcpy(p, k.data(), k.size());
-      p += k.size();
-      *p++ = '"';
-      *p++ = ':';
-      if (pretty_) *p++ = ' ';
-      out_.append(buf.data(), static_cast<std::size_t>(p - buf.data()));
-      return *this;
-    }
-    if (comma) out_ += ',';
+    if (l.count++ != 0) out_ += ',';
     if (pretty_) newline_indent(depth_);
     raw_string(k);
-    out_.append(pretty_ ? ": " : ":");
+    if (pretty_) {
+      out_.append(": ", 2);
+    } else {
+      out_ += ':';
+    }
+    after_key_ = true;
     return *this;
   }
 
@@ -137,19 +120,15 @@ class JsonWriter {
     }
   }
   void raw_string(std::string_view s) {
-    if (!plain(s)) {
-      escaped_string(s);
-    } else if (s.size() <= 254) {  // quotes and text in one append
-      std::array<char, 256> buf;
-      buf[0] = '"';
-      std::memcpy(buf.data() + 1, s.data(), s.size());
-      buf[s.size() + 1] = '"';
-      out_.append(buf.data(), s.size() + 2);
+    if (plain(s)) {
+      const std::size_t at = out_.size();
+      out_.resize(at + s.size() + 2);  // one growth check for the quotes and the text
+      char* p = out_.data() + at;
+      *p++ = '"';
+      if (!s.empty()) std::memcpy(p, s.data(), s.size());
+      p[s.size()] = '"';
     } else {
-      out_.reserve(out_.size() + s.size() + 2);
-      out_ += '"';
-      out_.append(s);
-      out_ += '"';
+      escaped_string(s);
     }
   }
   void escaped_string(std::string_view s);

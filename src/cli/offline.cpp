@@ -37,17 +37,26 @@ namespace {
 // Collects (or streams, for jsonl) the diagnosed connections.
 class Collector : public session::Analyzer::Output {
  public:
-  Collector(const Options& opt, report::Format fmt, std::FILE* out, const FailOn* fail_on)
-      : opt_(opt), fmt_(fmt), out_(out), fail_on_(fail_on), redactor_(opt.redact) {}
+  // `workers`: the analysis threads, each numbering its connections (run_sharded).
+  Collector(const Options& opt, report::Format fmt, std::FILE* out, const FailOn* fail_on, const Limits& limits,
+            unsigned workers)
+      : opt_(opt),
+        fmt_(fmt),
+        out_(out),
+        fail_on_(fail_on),
+        redactor_(opt.redact),
+        json_(limits.json_report_memory, workers) {}
 
   void on_connection(diag::ConnectionSummary&& s) override {
     // Several analysis threads may report at once (run_sharded): the diagnosis and the JSON text
     // are made outside the lock; only storing them is serialised.
     const bool diagnosed = s.websocket || diag::tls_candidate(s);
     const bool listed = (diagnosed || opt_.all) && (opt_.conn == 0 || s.id == opt_.conn);
+    const bool spill = fmt_ == report::Format::json && !opt_.frames;
     if (!listed) {
       const std::lock_guard<std::mutex> lock(mutex_);
       ++tcp_connections_;
+      if (spill && !json_.skip(s.id)) spill_failed_ = true;
       return;
     }
     report::ConnReport c;
@@ -57,6 +66,7 @@ class Collector : public session::Analyzer::Output {
       const std::lock_guard<std::mutex> lock(mutex_);
       ++tcp_connections_;
       ++only_skipped_;
+      if (spill && !json_.skip(c.summary.id)) spill_failed_ = true;
       return;
     }
     // --save-pcap: the connection's real endpoints and packet span, before redaction renames them.
@@ -68,8 +78,9 @@ class Collector : public session::Analyzer::Output {
     redactor_.apply(c);
     // After redaction: the patterns name servers the way the rest of the report does (--anonymize).
     const auto ending = diag::ending_fact(c.summary, c.verdict);
-    const bool spill = fmt_ == report::Format::json && !opt_.frames;
-    const std::string text = spill ? report::JsonDocument::render(c) : std::string();
+    // One buffer per analysis thread, reused: no allocation per connection.
+    static thread_local std::string text;
+    if (spill) report::JsonDocument::render(text, c);
     const std::lock_guard<std::mutex> lock(mutex_);
     ++tcp_connections_;
     if (ending) endings_.push_back(*ending);
@@ -296,7 +307,8 @@ int run_offline(const Options& opt) {
   std::signal(SIGPIPE, SIG_DFL);
 
   const auto fmt_kind = *report::parse_format(opt.format);
-  Collector collector(opt, fmt_kind, out, opt.fail_on ? &*opt.fail_on : nullptr);
+  const unsigned workers = opt.live.count != 0 ? 1 : worker_count(opt, fmt_kind);
+  Collector collector(opt, fmt_kind, out, opt.fail_on ? &*opt.fail_on : nullptr, limits, workers);
   std::unique_ptr<FramePrinter> frames;
   session::SessionOptions sopt;
   sopt.ws_ports = opt.ws_port_set;
@@ -310,7 +322,7 @@ int run_offline(const Options& opt) {
   std::vector<CaptureInfo> infos;
   RunTotals totals;
   int status = kExitOk;
-  if (const unsigned workers = opt.live.count != 0 ? 1 : worker_count(opt, fmt_kind); workers > 1) {
+  if (workers > 1) {
     status = run_sharded(opt, limits, sopt, collector, workers, infos, totals);
   } else {
     session::Analyzer analyzer(limits, sopt, collector);

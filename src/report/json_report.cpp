@@ -5,8 +5,10 @@
 #include <cmath>
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "json_spill.h"
 #include "json_writer.h"
 #include "wsdiag/report/describe.h"
 #include "wsdiag/report/report.h"
@@ -167,48 +169,131 @@ Json to_json(const Report& r) {
 // ---------------------------------------------------------------------------------------------
 // JsonDocument: the same document as dump(to_json(r), 2), built without holding the connections.
 
-JsonDocument::JsonDocument() = default;
-
-JsonDocument::~JsonDocument() {
-  if (spill_ != nullptr) std::fclose(spill_);
-}
-
 namespace {
 // Connection objects sit at depth 2 of the document ("connections": [ {...} ]).
 constexpr int kConnDepth = 2;
+// Every stored object starts with the separator and indentation before it in the array; the
+// first one printed skips the comma.
+constexpr std::string_view kSeparator = ",\n    ";
+constexpr std::size_t kWaitingOverhead = 64;  // a map node and its string, roughly
 
 // How a connection object's text opens: to_json() puts the id first.
-std::string id_opening(std::uint64_t id) { return indented(fmt::format("{{\n  \"id\": {},", id), kConnDepth); }
+std::string id_opening(std::uint64_t id) {
+  return fmt::format("{}{{\n      \"id\": {},", kSeparator, id);
+}
 }  // namespace
 
-std::string JsonDocument::render(const ConnReport& c) {
-  std::string out;
-  out.reserve(4096);  // a connection object is 2-4 KB: one allocation, no regrowth
-  write_connection_json(out, c, true, kConnDepth);
-  return out;
+struct JsonDocument::Stream {
+  explicit Stream(std::size_t budget) : store(std::make_unique<SpillStore>(budget)) {}
+  std::unique_ptr<SpillStore> store;
+  std::uint64_t next = 1;                    ///< the next provisional id in order
+  std::map<std::uint64_t, Waiting> waiting;  ///< ended before `next`, by id
+  std::size_t waiting_bytes = 0;
+};
+
+JsonDocument::JsonDocument(std::size_t memory_budget, unsigned streams) : budget_(memory_budget) {
+  const unsigned n = std::max(1u, streams);
+  const std::size_t each = memory_budget / n / 2;  // half for the stores, half for waiting objects
+  for (unsigned k = 0; k < n; ++k) {
+    streams_.emplace_back(each);
+    streams_.back().next = k + 1;
+  }
 }
 
-bool JsonDocument::add(const ConnReport& c) { return add_rendered(c, render(c)); }
+JsonDocument::~JsonDocument() = default;
 
-bool JsonDocument::add_rendered(const ConnReport& c, const std::string& text) {
-  tally_.add(c);
-  if (spill_ == nullptr) {
-    spill_ = std::tmpfile();
-    if (spill_ == nullptr) return false;
-  }
-  const long off = std::ftell(spill_);
-  if (off < 0 || std::fwrite(text.data(), 1, text.size(), spill_) != text.size()) return false;
-  index_.push_back(Entry{c.summary.id, c.summary.id, off, text.size()});
+void JsonDocument::render(std::string& out, const ConnReport& c) {
+  out.clear();
+  out.append(kSeparator);
+  write_connection_json(out, c, true, kConnDepth);
+}
+
+bool JsonDocument::add(const ConnReport& c) {
+  static thread_local std::string buf;
+  render(buf, c);
+  return add_rendered(c, buf);
+}
+
+bool JsonDocument::store(Stream& st, std::uint64_t id, std::string_view text) {
+  const auto k = static_cast<std::uint32_t>(&st - streams_.data());
+  const std::uint64_t off = st.store->size();
+  if (text.size() > UINT32_MAX || !st.store->append(text)) return false;
+  index_.push_back(Entry{id, id, off, static_cast<std::uint32_t>(text.size()), k});
   return true;
 }
 
+// Stores the waiting objects that are now next in order.
+bool JsonDocument::drain(Stream& st) {
+  const auto n = static_cast<std::uint64_t>(streams_.size());
+  bool ok = true;
+  while (!st.waiting.empty() && st.waiting.begin()->first == st.next) {
+    auto node = st.waiting.extract(st.waiting.begin());
+    Waiting& w = node.mapped();
+    st.waiting_bytes -= w.text.size() + kWaitingOverhead;
+    if (!w.text.empty() && !store(st, w.id, w.text)) ok = false;
+    st.next += n;
+  }
+  return ok;
+}
+
+// Stores every waiting object, in id order, without waiting for the missing ids before them.
+bool JsonDocument::stop_waiting(Stream& st) {
+  bool ok = true;
+  while (!st.waiting.empty()) {
+    st.next = st.waiting.begin()->first;
+    ok = drain(st) && ok;
+  }
+  if (!ok) failed_ = true;
+  return ok;
+}
+
+bool JsonDocument::add_rendered(const ConnReport& c, std::string_view text) {
+  tally_.add(c);
+  const std::uint64_t id = c.summary.id;
+  const auto n = static_cast<std::uint64_t>(streams_.size());
+  Stream& st = streams_[static_cast<std::size_t>((id - 1) % n)];
+  if (id < st.next) return store(st, id, text);  // after its stream gave up waiting for it
+  if (id > st.next) {
+    st.waiting_bytes += text.size() + kWaitingOverhead;
+    st.waiting[id] = Waiting{id, std::string(text)};
+    if (st.waiting_bytes <= budget_ / n / 2) return true;
+    // Over the budget: stop waiting for the ids before the first waiting one.
+    st.next = st.waiting.begin()->first;
+    return drain(st);
+  }
+  const bool ok = store(st, id, text);
+  st.next += n;
+  return drain(st) && ok;
+}
+
+bool JsonDocument::skip(std::uint64_t id) {
+  if (id == 0) return true;
+  const auto n = static_cast<std::uint64_t>(streams_.size());
+  Stream& st = streams_[static_cast<std::size_t>((id - 1) % n)];
+  if (id < st.next) return true;
+  if (id > st.next) {
+    st.waiting_bytes += kWaitingOverhead;
+    st.waiting[id] = Waiting{id, std::string()};
+    if (st.waiting_bytes <= budget_ / n / 2) return true;
+    st.next = st.waiting.begin()->first;
+  } else {
+    st.next += n;
+  }
+  return drain(st);
+}
+
 void JsonDocument::renumber(const std::function<std::uint64_t(std::uint64_t)>& map) {
+  for (auto& st : streams_) stop_waiting(st);  // what still waits is stored under its old id
   for (auto& e : index_) e.id = map(e.id);
 }
 
 bool JsonDocument::write(std::FILE* out, const Report& meta) {
-  std::stable_sort(index_.begin(), index_.end(),
-                   [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  bool ok = !failed_;
+  for (auto& st : streams_) ok = stop_waiting(st) && ok;
+  // Objects stored in id order need no sort, the usual case with one thread.
+  if (!std::is_sorted(index_.begin(), index_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; })) {
+    std::stable_sort(index_.begin(), index_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  }
   std::fputs("{\n  \"schema\": ", out);
   put_indented(out, dump(Json(kSchema), 2), 1);
   std::fputs(",\n  \"tool\": ", out);
@@ -222,34 +307,42 @@ bool JsonDocument::write(std::FILE* out, const Report& meta) {
     put_indented(out, dump(patterns_json(meta), 2), 1);
   }
   std::fputs(",\n  \"connections\": ", out);
-  bool ok = true;
   if (index_.empty()) {
     std::fputs("[]", out);
   } else {
-    std::fputs("[\n", out);
-    std::string buf;
-    for (std::size_t i = 0; i < index_.size(); ++i) {
-      const auto& e = index_[i];
-      buf.resize(e.len);
-      if (std::fseek(spill_, e.off, SEEK_SET) != 0 || std::fread(buf.data(), 1, e.len, spill_) != e.len) {
-        ok = false;
-        break;
-      }
-      if (e.id != e.text_id) {
+    std::fputc('[', out);
+    // Runs of objects that lie one after another in the same store, under their own ids, are
+    // copied as one range.
+    std::size_t i = 0;
+    while (ok && i < index_.size()) {
+      const Entry& first = index_[i];
+      SpillStore& store = *streams_[first.stream].store;
+      const std::uint64_t skip = i == 0 ? 1 : 0;  // the first object has no comma before it
+      if (first.id != first.text_id) {
         // Renumbered: the object opens with its id (to_json's first member).
-        const std::string was = id_opening(e.text_id);
-        if (buf.compare(0, was.size(), was) == 0) {
-          buf.replace(0, was.size(), id_opening(e.id));
-        } else {
+        const std::string_view text = store.read(first.off, first.len);
+        const std::string was = id_opening(first.text_id);
+        if (text.size() != first.len || text.substr(0, was.size()) != was) {
           ok = false;
           break;
         }
+        const std::string now = id_opening(first.id);
+        std::fwrite(now.data() + skip, 1, now.size() - skip, out);
+        std::fwrite(text.data() + was.size(), 1, text.size() - was.size(), out);
+        ++i;
+        continue;
       }
-      std::fputs("    ", out);
-      std::fwrite(buf.data(), 1, buf.size(), out);  // indented when spilled
-      std::fputs(i + 1 < index_.size() ? ",\n" : "\n", out);
+      std::uint64_t end = first.off + first.len;
+      std::size_t j = i + 1;
+      while (j < index_.size() && index_[j].stream == first.stream && index_[j].off == end &&
+             index_[j].id == index_[j].text_id) {
+        end += index_[j].len;
+        ++j;
+      }
+      if (!store.copy_to(out, first.off + skip, end - first.off - skip)) ok = false;
+      i = j;
     }
-    std::fputs("  ]", out);
+    std::fputs("\n  ]", out);
   }
   std::fputs(",\n  \"summary\": ", out);
   put_indented(out, dump(tally_.summary_json(meta), 2), 1);

@@ -133,12 +133,36 @@ class JsonWriter {
   }
   void escaped_string(std::string_view s);
   // Printable ASCII other than '"' and '\\': what nlohmann's escaper copies unchanged.
+  // Eight bytes at a time (SWAR): a byte below 0x20, above 0x7e, '"' or '\\' in any lane sets
+  // that lane's top bit; a tail is the last eight bytes again (overlapping, never re-stored, so no
+  // store-forwarding stall). Strings under eight bytes go byte by byte. Most strings are plain.
   static bool plain(std::string_view s) noexcept {
-    for (const char c : s) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u >= 0x7f || u == '"' || u == '\\') return false;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    const auto any_bad = [](const char* p) {
+      std::uint64_t x;
+      std::memcpy(&x, p, 8);
+      const std::uint64_t below = (x - kOnes * 0x20) & ~x;               // byte < 0x20
+      const std::uint64_t above = (x + kOnes * (127 - 0x7e)) | x;        // byte > 0x7e
+      const std::uint64_t q = x ^ (kOnes * '"');
+      const std::uint64_t b = x ^ (kOnes * '\\');
+      const std::uint64_t eq = ((q - kOnes) & ~q) | ((b - kOnes) & ~b);  // byte == '"' or '\\'
+      return ((below | above | eq) & kHigh) != 0;
+    };
+    const std::size_t n = s.size();
+    if (n < 8) {
+      bool ok = true;
+      for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        ok &= u >= 0x20 && u < 0x7f && u != '"' && u != '\\';
+      }
+      return ok;
     }
-    return true;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      if (any_bad(s.data() + i)) return false;
+    }
+    return i == n || !any_bad(s.data() + n - 8);
   }
 
   std::string& out_;

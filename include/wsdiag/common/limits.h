@@ -50,6 +50,12 @@ struct Limits {
   /// Pings and Pongs kept per connection for its timeline (the last ones); older ones are only
   /// counted (diag::WireEvents::pings_pongs_not_kept).
   std::size_t timeline_pings = 6;
+  /// Offline `--format json`: bytes of connection objects the report keeps in memory. The document
+  /// is kept whole while it fits in half of this, then goes to an unlinked temporary file; the
+  /// other half holds objects that ended before an earlier connection, waiting for it so the file
+  /// stays in id order (past it they are stored out of order and fetched one by one at the end).
+  /// Divided among the analysis threads.
+  std::size_t json_report_memory = 32u << 20;
 };
 
 }  // namespace wsdiag

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "wsdiag/common/limits.h"
 #include "wsdiag/diag/causes.h"
 #include "wsdiag/diag/causes_path.h"
 #include "wsdiag/diag/summary.h"
@@ -116,21 +117,33 @@ struct TlsTally {
   [[nodiscard]] std::string line() const;
 };
 
-/// The `--format json` document built connection by connection as they end: each connection's
-/// object is spilled to a temporary file (memory keeps 32 bytes per connection, not the report),
-/// then write() emits the document in id order, identical to write_json() of the same report.
+/// The `--format json` document built connection by connection as they end, then written in id
+/// order by write(), identical to write_json() of the same report. Memory stays bounded whatever
+/// the number of connections: objects that end in id order are appended to a SpillStore (in memory
+/// up to a budget, then an unlinked temporary file) already with their separators, so write()
+/// copies them out as one range (by the kernel when spilled, not read back); an object that ends
+/// before an earlier id waits in memory until that id ends (or is skipped), within the budget too;
+/// past it the waiting ones are stored anyway and write() fetches them by their index entry.
+/// Several analysis threads number connections per shard (offline.cpp run_sharded): with
+/// `streams` = n, provisional id i belongs to stream (i - 1) % n, each in order in its own store.
+class SpillStore;
 class JsonDocument {
  public:
-  JsonDocument();
+  /// `memory_budget`: bytes of connection text kept in memory (Limits::json_report_memory).
+  explicit JsonDocument(std::size_t memory_budget = kDefaultMemory, unsigned streams = 1);
   ~JsonDocument();
   JsonDocument(const JsonDocument&) = delete;
   JsonDocument& operator=(const JsonDocument&) = delete;
+  static constexpr std::size_t kDefaultMemory = Limits{}.json_report_memory;
   /// Adds a finished connection. False if the temporary file could not be written.
   bool add(const ConnReport& c);
-  /// The connection's text as add() spills it. Needs no document: threads can render in parallel
-  /// and then add_rendered() one at a time.
-  [[nodiscard]] static std::string render(const ConnReport& c);
-  bool add_rendered(const ConnReport& c, const std::string& text);
+  /// The connection's object as add() stores it, appended to `out` (cleared first). Needs no
+  /// document: threads render in parallel, each into its own reused buffer, then add_rendered()
+  /// one at a time.
+  static void render(std::string& out, const ConnReport& c);
+  bool add_rendered(const ConnReport& c, std::string_view text);
+  /// A connection with this id ended and is not listed: ids after it need not wait for it.
+  bool skip(std::uint64_t id);
   /// Gives every connection added so far a new id (`map(old id)`); write() then orders by, and
   /// prints, the new ids. For runs that number connections provisionally (several threads).
   void renumber(const std::function<std::uint64_t(std::uint64_t)>& map);
@@ -140,13 +153,25 @@ class JsonDocument {
  private:
   struct Entry {
     std::uint64_t id;       ///< the id to print and order by
-    std::uint64_t text_id;  ///< the id inside the spilled text
-    long off;
-    std::size_t len;
+    std::uint64_t text_id;  ///< the id inside the stored text
+    std::uint64_t off;      ///< in its stream's store
+    std::uint32_t len;
+    std::uint32_t stream;
   };
-  std::FILE* spill_ = nullptr;
+  struct Waiting {
+    std::uint64_t id = 0;
+    std::string text;  ///< empty: skipped
+  };
+  struct Stream;
+  bool store(Stream& st, std::uint64_t id, std::string_view text);
+  bool drain(Stream& st);
+  bool stop_waiting(Stream& st);
+
+  std::size_t budget_;
+  std::vector<Stream> streams_;
   std::vector<Entry> index_;
   JsonTally tally_;
+  bool failed_ = false;  ///< a store failed while renumbering
 };
 /// One connection object, compact, with no newline (for --format jsonl).
 std::string json_line(const ConnReport& c);

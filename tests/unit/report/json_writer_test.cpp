@@ -75,6 +75,21 @@ TEST_CASE("JsonWriter writes what nlohmann's dump writes", "[report][json]") {
   for (const auto& s : j["strings"]) CHECK(written(s, false) == dumped(s, false));
 }
 
+TEST_CASE("JsonWriter escapes every byte value at every position of a key or a value", "[report][json]") {
+  // The plain-ASCII check looks at eight bytes at a time: each byte value, at each lane of a full
+  // word and of a padded tail, must take the escaper's path exactly when nlohmann escapes it.
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t len = 1; len <= 17; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string s(len, 'x');
+        s[at] = static_cast<char>(b);
+        const Json j = Json{{s, s}};
+        REQUIRE(written(j, false) == dumped(j, false));
+      }
+    }
+  }
+}
+
 TEST_CASE("JsonWriter indents a nested document's member at its depth", "[report][json]") {
   const Json j = Json{{"id", 1}, {"list", Json::array({1, 2})}};
   std::string out;

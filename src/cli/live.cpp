@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -39,16 +40,33 @@ constexpr std::int64_t kStatusNs = 1'000'000'000;  // status line refresh
 volatile std::sig_atomic_t g_stop = 0;
 capture::LiveCapture* g_capture = nullptr;
 
-extern "C" void on_stop_signal(int /*sig*/) {
-  g_stop = 1;
-  if (g_capture != nullptr) g_capture->break_loop();
+// When the first stop signal came (CLOCK_MONOTONIC ns): a lock-free atomic, safe in the handler.
+std::atomic<std::int64_t> g_stop_ns{0};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int sig) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe (POSIX)
+  const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  if (g_stop == 0) {
+    g_stop = 1;
+    g_stop_ns.store(now);
+    if (g_capture != nullptr) g_capture->break_loop();
+    return;
+  }
+  // The same stop delivered twice: timeout(1), and shells that signal a whole process group, send
+  // it to the process and to its group. Within a second it is that duplicate, and the report that
+  // is being written must not be lost; a second Ctrl-C after that ends at once.
+  if (now - g_stop_ns.load() < 1'000'000'000) return;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 void install_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends at once
+  sa.sa_flags = 0;  // the handler tells a duplicate from a second Ctrl-C
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   // A closed output pipe is noticed as EPIPE on write and ends the capture quietly (the -w file

@@ -340,6 +340,11 @@ void write_text(std::FILE* out, const Report& r, const TextOptions& o) {
   for (const auto& c : r.connections) {
     b.line("");
     connection_block(b, c, o.detail, r.patterns);
+    if (b.out().size() >= (std::size_t{1} << 20)) {
+      // Written as it goes: a report of a million connections is not also held as one string.
+      std::fwrite(b.out().data(), 1, b.out().size(), out);
+      b.out().clear();
+    }
   }
 
   std::uint64_t sev[3] = {0, 0, 0};
